@@ -1,0 +1,265 @@
+"""The one small backend contract every backend type implements.
+
+A backend turns a :class:`GenerationRequest` into a stream of :class:`StreamEvent` objects. It
+declares its capabilities and its sovereignty metadata as data (policy and routing read them;
+nothing probes). ``complete()`` is derived from ``stream()`` so that, at temperature 0, a streamed
+answer and a non-streamed one are the same text by construction.
+"""
+
+from __future__ import annotations
+
+import abc
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel
+
+RequestKind = Literal["chat", "completion"]
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a backend can do, declared (never probed)."""
+
+    streaming: bool = True
+    tools: bool = False
+    json_mode: bool = False
+    context_length: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BackendMetadata:
+    """Sovereignty facts about a backend, copied from its config."""
+
+    name: str
+    type: str
+    self_hosted: bool
+    operator: str
+    operator_jurisdiction: str
+    location: str
+    open_weights: bool
+    model: str
+
+
+@dataclass(slots=True)
+class GenerationRequest:
+    """What the gateway asks of a backend, after policy decided what may be forwarded."""
+
+    kind: RequestKind
+    messages: list[dict[str, Any]] | None = None
+    prompt: str | None = None
+    max_tokens: int | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    stop: list[str] = field(default_factory=list)
+    seed: int | None = None
+    response_format: dict[str, Any] | None = None
+    tools: list[dict[str, Any]] | None = None
+    tool_choice: Any = None
+    #: Other OpenAI sampling fields the policy layer allowed through (presence_penalty, ...).
+    extra: dict[str, Any] = field(default_factory=dict)
+    request_id: str = ""
+
+    def uses_tools(self) -> bool:
+        return bool(self.tools)
+
+    def uses_json_mode(self) -> bool:
+        return bool(self.response_format) and self.response_format.get("type") in (
+            "json_object",
+            "json_schema",
+        )
+
+
+@dataclass(slots=True)
+class Usage:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "total_tokens": self.total_tokens,
+        }
+
+
+@dataclass(slots=True)
+class StreamEvent:
+    """One piece of a generation: text, tool-call deltas, a finish reason, or the final usage.
+
+    ``finish_reason`` and ``usage`` arrive on the last event only.
+    """
+
+    text: str = ""
+    tool_calls: list[dict[str, Any]] | None = None
+    finish_reason: str | None = None
+    usage: Usage | None = None
+
+
+@dataclass(slots=True)
+class Completion:
+    text: str
+    finish_reason: str
+    usage: Usage
+    tool_calls: list[dict[str, Any]] | None = None
+
+
+@dataclass(slots=True)
+class Health:
+    ok: bool
+    detail: str = ""
+    checked_at: float = field(default_factory=time.time)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "detail": self.detail}
+
+
+@dataclass(slots=True)
+class ResourceUsage:
+    """Resources one generation consumed on this machine (self-hosted backends), for metering."""
+
+    cpu_seconds: float = 0.0
+    busy_seconds: float = 0.0
+    threads: int = 1
+
+
+class BackendError(Exception):
+    """A backend failed. ``status`` is the HTTP status the client gets (502, 503, 504, 429)."""
+
+    code: ClassVar[str] = "backend_error"
+    status: ClassVar[int] = 502
+
+    def __init__(self, backend: str, message: str, *, retry_after: float | None = None):
+        super().__init__(message)
+        self.backend = backend
+        self.message = message
+        self.retry_after = retry_after
+
+    def __str__(self) -> str:
+        return f"backend {self.backend!r}: {self.message}"
+
+
+class BackendUnavailable(BackendError):
+    code = "backend_unavailable"
+    status = 503
+
+
+class BackendTimeout(BackendError):
+    code = "backend_timeout"
+    status = 504
+
+
+class BackendBadResponse(BackendError):
+    code = "backend_bad_response"
+    status = 502
+
+
+class BackendOverloaded(BackendError):
+    """The backend's bounded queue is full: the client should retry later (429 + Retry-After)."""
+
+    code = "backend_overloaded"
+    status = 429
+
+
+class BackendRejected(BackendError):
+    """The upstream rejected the request as invalid (its 4xx): passed on as 400, not retried."""
+
+    code = "backend_rejected_request"
+    status = 400
+
+
+class Backend(abc.ABC):
+    """Base class of every backend type. Subclasses set ``type_name`` and ``config_model``."""
+
+    type_name: ClassVar[str]
+    config_model: ClassVar[type[BaseModel]]
+
+    def __init__(self, config: Any):
+        self.config = config
+        self.name: str = config.name
+
+    # -- data, read by policy and routing -------------------------------------------------------
+    @property
+    def metadata(self) -> BackendMetadata:
+        c = self.config
+        return BackendMetadata(
+            name=c.name,
+            type=c.type,
+            self_hosted=c.self_hosted,
+            operator=c.operator,
+            operator_jurisdiction=c.operator_jurisdiction,
+            location=c.location,
+            open_weights=c.open_weights,
+            model=str(c.model),
+        )
+
+    @property
+    @abc.abstractmethod
+    def capabilities(self) -> Capabilities: ...
+
+    # -- lifecycle --------------------------------------------------------------------------------
+    async def start(self) -> None:  # noqa: B027 - optional hook
+        """Load or connect. Called once by the app at start-up."""
+
+    async def close(self) -> None:  # noqa: B027 - optional hook
+        """Release resources."""
+
+    @abc.abstractmethod
+    async def health(self) -> Health: ...
+
+    def is_healthy(self) -> bool:
+        """Cheap, cached view of health used by placement on the hot path."""
+        return True
+
+    # -- generation ---------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def stream(self, request: GenerationRequest) -> AsyncIterator[StreamEvent]:
+        """Yield events; the last one carries ``finish_reason`` and ``usage``.
+
+        Raises a :class:`BackendError` on failure. Closing the iterator (client disconnect) must
+        stop the generation.
+        """
+
+    async def complete(self, request: GenerationRequest) -> Completion:
+        parts: list[str] = []
+        tool_calls: list[dict[str, Any]] = []
+        finish = "stop"
+        usage = Usage()
+        async for event in self.stream(request):
+            if event.text:
+                parts.append(event.text)
+            if event.tool_calls:
+                merge_tool_call_deltas(tool_calls, event.tool_calls)
+            if event.finish_reason:
+                finish = event.finish_reason
+            if event.usage:
+                usage = event.usage
+        return Completion("".join(parts), finish, usage, tool_calls or None)
+
+    def last_resource_usage(self, request_id: str) -> ResourceUsage | None:
+        """Resources the given request used here, when the backend can tell (self-hosted)."""
+        return None
+
+
+def merge_tool_call_deltas(acc: list[dict[str, Any]], deltas: list[dict[str, Any]]) -> None:
+    """Fold streamed tool-call deltas (OpenAI format) into complete tool calls."""
+    for delta in deltas:
+        index = delta.get("index", len(acc))
+        while len(acc) <= index:
+            acc.append({"id": "", "type": "function", "function": {"name": "", "arguments": ""}})
+        call = acc[index]
+        if delta.get("id"):
+            call["id"] = delta["id"]
+        if delta.get("type"):
+            call["type"] = delta["type"]
+        fn = delta.get("function") or {}
+        if fn.get("name"):
+            call["function"]["name"] += fn["name"]
+        if fn.get("arguments"):
+            call["function"]["arguments"] += fn["arguments"]

@@ -1,0 +1,189 @@
+"""Typed configuration: one pydantic model tree fed by the YAML file (see docs/config.md).
+
+Internal option models forbid unknown fields so that a typo is an error, not a silent default.
+Backend-type specific models live with their backend (``souverain.backends.*``) and subclass
+:class:`BackendConfigBase`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from souverain.policy.jurisdictions import UNKNOWN, normalise_code
+
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
+Name = Annotated[str, Field(pattern=NAME_PATTERN)]
+DataAction = Literal["allow", "keep-local", "pseudonymize", "block"]
+Objective = Literal["cost", "energy", "speed", "quality"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+def _country(value: str) -> str:
+    code = normalise_code(value)
+    return code
+
+
+class SiteConfig(Strict):
+    """Facts about the site that runs souverain."""
+
+    country: str = UNKNOWN
+    electricity_eur_per_kwh: float = Field(0.25, ge=0)
+    pue: float = Field(1.2, ge=1.0, le=3.0)
+    grid_gco2_per_kwh: float | None = Field(None, ge=0)
+    cpu_watts_per_core: float | None = Field(None, gt=0)
+    memory_watts: float | None = Field(None, ge=0)
+
+    _country_check = field_validator("country")(classmethod(lambda cls, v: _country(v)))
+
+
+class PriceConfig(Strict):
+    input_eur_per_mtok: float = Field(ge=0)
+    output_eur_per_mtok: float = Field(ge=0)
+
+
+class ParametersConfig(Strict):
+    """Declared model size, used to estimate a remote API's energy (billions of parameters)."""
+
+    total_b: float = Field(gt=0)
+    active_b: float | None = Field(None, gt=0)
+
+
+class BackendConfigBase(Strict):
+    """Fields every backend has. The sovereignty metadata is required: no defaults."""
+
+    name: Name
+    type: str
+    description: str = ""
+    self_hosted: bool
+    operator: str = Field(min_length=1)
+    operator_jurisdiction: str
+    location: str
+    open_weights: bool
+    # metering
+    eur_per_hour: float | None = Field(None, ge=0)
+    price: PriceConfig | None = None
+    parameters: ParametersConfig | None = None
+    grid_gco2_per_kwh: float | None = Field(None, ge=0)
+
+    @field_validator("operator_jurisdiction", "location")
+    @classmethod
+    def _codes(cls, v: str) -> str:
+        code = normalise_code(v)
+        if code in ("EU", "EEA"):
+            raise ValueError(f"{v!r} is a group; a backend needs one country code (FR, DE, ...)")
+        return code
+
+
+class Policy(Strict):
+    """A use case's sovereignty policy. Fields not given mean 'no restriction', except the data
+    actions, whose defaults are the safe ones (personal data and confidential text stay local,
+    secrets are blocked)."""
+
+    allowed_jurisdictions: list[str] | None = None
+    allowed_locations: list[str] | None = None
+    require_self_hosted: bool = False
+    require_open_weights: bool = False
+    personal_data: DataAction = "keep-local"
+    secrets: DataAction = "block"
+    confidential: DataAction = "keep-local"
+
+    @field_validator("allowed_jurisdictions", "allowed_locations")
+    @classmethod
+    def _codes(cls, v: list[str] | None) -> list[str] | None:
+        if v is None:
+            return None
+        return [normalise_code(c) for c in v]
+
+
+class ExitTolerances(Strict):
+    """How much worse an exit placement may be and still count as ``ready`` (drills)."""
+
+    max_quality_drop: float = Field(0.05, ge=0)
+    max_cost_increase: float = Field(0.5, ge=0)
+    max_latency_increase: float = Field(1.0, ge=0)
+    max_energy_increase: float = Field(1.0, ge=0)
+
+
+class CaptureConfig(Strict):
+    enabled: bool = False
+    max_items: int = Field(200, ge=1)
+    retention_days: int = Field(30, ge=1)
+    allow_sensitive: bool = False
+
+
+class BudgetConfig(Strict):
+    eur_per_day: float | None = Field(None, ge=0)
+    eur_per_month: float | None = Field(None, ge=0)
+
+
+class UseCaseConfig(Strict):
+    name: Name
+    description: str = ""
+    backends: list[str] = Field(min_length=1)
+    policy: Policy = Field(default_factory=Policy)
+    objective: Objective | None = None
+    quality_floor: float | None = Field(None, ge=0, le=1)
+    suite: str | None = None
+    exit: ExitTolerances = Field(default_factory=ExitTolerances)
+    capture: CaptureConfig = Field(default_factory=CaptureConfig)
+    budget: BudgetConfig | None = None
+
+
+class ApiKeyConfig(Strict):
+    """A client key: by its SHA-256 (hex) or read from an environment variable, never in clear."""
+
+    name: Name
+    sha256: str | None = None
+    env: str | None = None
+    use_cases: list[str] = Field(default_factory=lambda: ["*"])
+    budget: BudgetConfig | None = None
+
+    @field_validator("sha256")
+    @classmethod
+    def _hex(cls, v: str | None) -> str | None:
+        if v is None:
+            return None
+        v = v.strip().lower().removeprefix("sha256:")
+        if not re.fullmatch(r"[0-9a-f]{64}", v):
+            raise ValueError("must be 64 hex characters (the SHA-256 of the key)")
+        return v
+
+
+class ServerConfig(Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+    max_body_bytes: int = Field(1024 * 1024, ge=1024)
+    default_max_tokens: int = Field(1024, ge=1)
+    log_prompts: bool = False
+    cors_origins: list[str] = Field(default_factory=list)
+
+
+class LedgerConfig(Strict):
+    enabled: bool = True
+    url: str | None = None  # default: SQLite in the data directory
+
+
+class BenchConfig(Strict):
+    results_dir: str | None = None  # default: <data dir>/bench
+
+
+FINDING_TYPES = (
+    "email",
+    "phone",
+    "ip_address",
+    "iban",
+    "payment_card",
+    "vat_id",
+    "mrz",
+    "national_id",
+    "company_id",
+    "secret",
+    "confidential_marker",
+    "person_name",
+)
