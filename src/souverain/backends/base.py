@@ -42,6 +42,19 @@ class BackendMetadata:
     open_weights: bool
     model: str
 
+    @classmethod
+    def from_config(cls, c: Any) -> BackendMetadata:
+        return cls(
+            name=c.name,
+            type=c.type,
+            self_hosted=c.self_hosted,
+            operator=c.operator,
+            operator_jurisdiction=c.operator_jurisdiction,
+            location=c.location,
+            open_weights=c.open_weights,
+            model=str(c.model),
+        )
+
 
 @dataclass(slots=True)
 class GenerationRequest:
@@ -187,17 +200,7 @@ class Backend(abc.ABC):
     # -- data, read by policy and routing -------------------------------------------------------
     @property
     def metadata(self) -> BackendMetadata:
-        c = self.config
-        return BackendMetadata(
-            name=c.name,
-            type=c.type,
-            self_hosted=c.self_hosted,
-            operator=c.operator,
-            operator_jurisdiction=c.operator_jurisdiction,
-            location=c.location,
-            open_weights=c.open_weights,
-            model=str(c.model),
-        )
+        return BackendMetadata.from_config(self.config)
 
     @property
     @abc.abstractmethod

@@ -159,7 +159,6 @@ class ServerConfig(Strict):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
     max_body_bytes: int = Field(1024 * 1024, ge=1024)
-    default_max_tokens: int = Field(1024, ge=1)
     log_prompts: bool = False
     cors_origins: list[str] = Field(default_factory=list)
 

@@ -1,0 +1,117 @@
+"""The ASGI application: ``create_app(config)`` builds everything and keeps it on app state."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from souverain import __version__
+from souverain.api.errors import APIError, error_response
+from souverain.api.limits import BodySizeLimit, BodyTooLarge, too_large_body
+from souverain.api.openai.router import router as openai_router
+from souverain.config.schema import Config
+from souverain.gateway.pipeline import AuditHooks
+from souverain.gateway.runtime import Runtime
+
+log = logging.getLogger("souverain.api")
+
+
+def _param(loc: tuple[Any, ...]) -> str | None:
+    parts = [p for p in loc if p != "body"]
+    # pydantic adds the union member's type name to the location (e.g. 'str', 'list[...]')
+    parts = [p for p in parts if not (isinstance(p, str) and ("[" in p or p in ("str", "int", "float", "bool", "function-after")))]
+    out = ""
+    for p in parts:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out or None
+
+
+def _validation_error(exc: RequestValidationError) -> APIError:
+    errors = exc.errors()
+    first = errors[0] if errors else {"loc": (), "msg": "invalid request", "type": ""}
+    if first.get("type") == "json_invalid":
+        return APIError(400, f"the body is not valid JSON ({first.get('msg')})", code="invalid_json")
+    loc = tuple(first.get("loc", ()))
+    if loc == ("body",):
+        return APIError(400, "a JSON object body is required", code="invalid_request_body")
+    param = _param(loc)
+    msg = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
+    code = "missing_required_parameter" if first.get("type") == "missing" else "invalid_value"
+    text = f"{param}: {msg}" if param else msg
+    if len(errors) > 1:
+        text += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
+    return APIError(400, text, code=code, param=param)
+
+
+def create_app(config: Config, *, hooks: AuditHooks | None = None, wait_for_backends: bool = False) -> FastAPI:
+    """Build the gateway app. With ``wait_for_backends`` start-up waits until models are loaded."""
+
+    runtime = Runtime(config, hooks)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await runtime.start(wait=wait_for_backends)
+        try:
+            yield
+        finally:
+            await runtime.close()
+
+    app = FastAPI(
+        title="souverain",
+        version=__version__,
+        description="OpenAI-compatible sovereign AI gateway. A `model` names a use case.",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.runtime = runtime
+    app.include_router(openai_router)
+
+    @app.exception_handler(APIError)
+    async def _api_error(request: Request, exc: APIError) -> Response:
+        return error_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        return error_response(_validation_error(exc))
+
+    @app.exception_handler(BodyTooLarge)
+    async def _too_large(request: Request, exc: BodyTooLarge) -> Response:
+        return Response(orjson.dumps(too_large_body(config.server.max_body_bytes)), 413, media_type="application/json")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code)
+        return error_response(APIError(exc.status_code, str(exc.detail), code=code, headers=dict(exc.headers or {})))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return error_response(APIError(500, "internal error (see the gateway log)", code="internal_error"))
+
+    @app.get("/healthz", tags=["ops"])
+    async def healthz() -> dict[str, str]:
+        """The process is alive."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["ops"])
+    async def readyz() -> Response:
+        """Every backend loaded or reachable (JSON per backend); 503 until then."""
+        names = list(runtime.backends)
+        results = await asyncio.gather(*(runtime.backends[n].health() for n in names))
+        backends = {n: h.as_dict() for n, h in zip(names, results)}
+        ready = all(h.ok for h in results)
+        body = {"status": "ready" if ready else "not_ready", "backends": backends}
+        return Response(orjson.dumps(body), 200 if ready else 503, media_type="application/json")
+
+    app.add_middleware(BodySizeLimit, max_bytes=config.server.max_body_bytes)
+    return app

@@ -1,0 +1,47 @@
+"""Thin routes of the OpenAI surface: authenticate, hand over to serving, nothing else."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from souverain.api.openai import serving
+from souverain.api.openai.protocol import ChatCompletionRequest, CompletionRequest
+
+router = APIRouter(prefix="/v1", tags=["openai"])
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"description": desc}
+    for code, desc in {
+        400: "invalid request", 401: "missing or invalid API key", 403: "use case not granted, or data blocked",
+        404: "unknown model (use case)", 413: "body too large", 429: "queue full or budget exceeded",
+        502: "backend failed", 503: "no compliant backend", 504: "backend timed out",
+    }.items()
+}
+
+
+@router.get("/models")
+async def list_models(request: Request) -> dict[str, Any]:
+    runtime = request.app.state.runtime
+    principal = runtime.keyring.authenticate(request.headers.get("authorization"))
+    data = [
+        {"id": u.name, "object": "model", "created": 0, "owned_by": "souverain", "description": u.description}
+        for u in runtime.config.use_cases
+        if principal.may_use(u.name)
+    ]
+    return {"object": "list", "data": data}
+
+
+@router.post("/chat/completions", responses=ERRORS)
+async def chat_completions(request: Request, body: ChatCompletionRequest) -> Response:
+    runtime = request.app.state.runtime
+    principal = runtime.keyring.authenticate(request.headers.get("authorization"))
+    return await serving.generate(runtime, principal, body)
+
+
+@router.post("/completions", responses=ERRORS)
+async def completions(request: Request, body: CompletionRequest) -> Response:
+    runtime = request.app.state.runtime
+    principal = runtime.keyring.authenticate(request.headers.get("authorization"))
+    return await serving.generate(runtime, principal, body)

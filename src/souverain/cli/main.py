@@ -1,0 +1,180 @@
+"""The ``souverain`` command."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from souverain import __version__
+
+app = typer.Typer(
+    name="souverain",
+    help="A self-hosted, OpenAI-compatible sovereign AI gateway.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+keys_app = typer.Typer(help="Create API keys for clients.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="YAML config file (default: $SOUVERAIN_CONFIG, else built-in: embedded model, use case 'default')."),
+]
+err = Console(stderr=True)
+
+
+def load_or_exit(path: Path | None):  # type: ignore[no-untyped-def]
+    """Load a config, or print the problems (file and field paths) and exit with code 2."""
+    from souverain.config import ConfigError, load_config
+
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        err.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
+        raise typer.Exit(2) from None
+
+
+def _is_loopback(host: str) -> bool:
+    if host in ("localhost", "ip6-localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+@app.command()
+def serve(
+    config: ConfigOpt = None,
+    host: Annotated[str | None, typer.Option(help="Address to bind (default: server.host, 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default: server.port, 8000).")] = None,
+    access_log: Annotated[bool, typer.Option(help="Log one line per HTTP request (never the prompt).")] = False,
+    log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+) -> None:
+    """Start the OpenAI-compatible gateway (with no config: the embedded Gemma 3 270M)."""
+    import uvicorn
+
+    from souverain.api.app import create_app
+
+    cfg = load_or_exit(config)
+    bind_host = host or cfg.server.host
+    bind_port = cfg.server.port if port is None else port
+    if not cfg.api_keys and not _is_loopback(bind_host):
+        err.print(
+            f"[red]error:[/red] refusing to listen on {bind_host}: no api_keys are configured, so "
+            "anyone who can reach this address could use every use case.\n"
+            "Fix: create a key with 'souverain keys new NAME', add the printed lines under "
+            "'api_keys:' in your config, and start again with --config FILE "
+            "(or bind to 127.0.0.1).",
+            markup=True,
+            highlight=False,
+        )
+        raise typer.Exit(2)
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    application = create_app(cfg)
+    uvicorn.run(
+        application,
+        host=bind_host,
+        port=bind_port,
+        loop="auto",
+        http="auto",
+        access_log=access_log,
+        log_level=log_level,
+        timeout_graceful_shutdown=5,
+    )
+
+
+@app.command("check-config")
+def check_config(file: Annotated[Path, typer.Argument(help="The YAML config file to validate.")]) -> None:
+    """Validate a config file and print a summary; exit code 2 names every bad field."""
+    from souverain.backends.base import BackendMetadata
+    from souverain.policy.rules import static_exclusion
+
+    cfg = load_or_exit(file)
+    out = Console()
+    out.print(f"[green]✓[/green] {file} is valid", highlight=False)
+    t = Table(title="Backends", title_justify="left")
+    for col in ("name", "type", "model", "operator", "jurisdiction", "location", "self-hosted", "open weights"):
+        t.add_column(col)
+    for b in cfg.backends:
+        t.add_row(b.name, b.type, str(b.model), b.operator, b.operator_jurisdiction, b.location,
+                  "yes" if b.self_hosted else "no", "yes" if b.open_weights else "no")
+    out.print(t)
+    u = Table(title="Use cases", title_justify="left")
+    for col in ("name", "candidates (in order)", "statically excluded", "personal data", "secrets", "confidential"):
+        u.add_column(col)
+    for uc in cfg.use_cases:
+        allowed, excluded = [], []
+        for name in uc.backends:
+            rule = static_exclusion(uc.policy, BackendMetadata.from_config(cfg.backend(name)))
+            (excluded if rule else allowed).append(f"{name} ({rule[1]})" if rule else name)
+        u.add_row(uc.name, ", ".join(allowed), "\n".join(excluded) or "-",
+                  uc.policy.personal_data, uc.policy.secrets, uc.policy.confidential)
+    out.print(u)
+    if cfg.api_keys:
+        out.print("API keys: " + ", ".join(f"{k.name} → {', '.join(k.use_cases)}" for k in cfg.api_keys))
+    else:
+        out.print("API keys: none (the gateway will only listen on a loopback address)")
+
+
+@keys_app.command("new")
+def keys_new(
+    name: Annotated[str, typer.Argument(help="A name for the key (shown in the ledger and reports).")],
+    use_case: Annotated[list[str] | None, typer.Option("--use-case", "-u", help="Use case this key may call (repeat; default: all).")] = None,
+) -> None:
+    """Create a new API key: prints the key once, and the config lines with its SHA-256."""
+    from souverain.api.auth import hash_key, new_key
+
+    key = new_key()
+    ucs = use_case or ["*"]
+    out = Console()
+    out.print("New API key (shown once, store it now):", highlight=False)
+    print(key)
+    out.print("\nAdd under 'api_keys:' in your config:", highlight=False)
+    print(f"  - name: {name}\n    sha256: {hash_key(key)}\n    use_cases: [{', '.join(repr(u) if u == '*' else u for u in ucs)}]")
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    print(__version__)
+
+
+def _register_optional() -> None:
+    """Commands that live with their concern (detection, ledger, bench, drills)."""
+    try:
+        from souverain.cli.scan import scan_command
+
+        app.command("scan")(scan_command)
+    except ImportError:  # pragma: no cover - during development only
+        pass
+    try:
+        from souverain.cli.ledger import ledger_app
+
+        app.add_typer(ledger_app, name="ledger")
+    except ImportError:  # pragma: no cover
+        pass
+    try:
+        from souverain.cli.report import report_command
+
+        app.command("report")(report_command)
+    except ImportError:  # pragma: no cover
+        pass
+
+
+_register_optional()
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,283 @@
+"""The request pipeline shared by the HTTP API, the bench and the exit drills.
+
+    classify content -> place (policy, data actions, health) -> [pseudonymise] -> backend
+    -> [restore] -> audit (ledger, metrics)
+
+Fallback to the next compliant candidate happens only before the first byte of an answer was
+produced; after that a failure ends the answer with an error. Every call ends in exactly one
+audit record (served, refused or failed) through :class:`AuditHooks`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from souverain.backends.base import (
+    Backend,
+    BackendError,
+    BackendOverloaded,
+    BackendRejected,
+    Completion,
+    GenerationRequest,
+    StreamEvent,
+    Usage,
+)
+from souverain.config.models import UseCaseConfig
+from souverain.detect import Scanner
+from souverain.policy.content import ContentScan, request_char_count
+from souverain.policy.placement import Exclusion, Needs, Placement, place
+from souverain.policy.pseudonymize import Pseudonymizer, StreamRestorer
+
+Decision = Literal["served", "pseudonymized", "refused", "failed"]
+
+
+class Refusal(Exception):
+    """The request may not be served. Maps to an OpenAI-shaped error."""
+
+    def __init__(
+        self, status: int, code: str, message: str, *, param: str | None = None,
+        type_: str = "invalid_request_error", headers: dict[str, str] | None = None,
+    ):
+        super().__init__(message)
+        self.status, self.code, self.message, self.param = status, code, message, param
+        self.type = type_
+        self.headers = headers or {}
+
+
+@dataclass(slots=True)
+class CallContext:
+    request_id: str
+    use_case: UseCaseConfig
+    api_key_name: str | None = None
+    kind: Literal["request", "bench", "drill"] = "request"
+    stream: bool = False
+    started: float = field(default_factory=time.perf_counter)
+    recorded: bool = False
+
+
+@dataclass(slots=True)
+class Outcome:
+    """Everything the audit trail needs about one finished call."""
+
+    ctx: CallContext
+    decision: Decision
+    status: Literal["completed", "refused", "failed"]
+    placement: Placement | None = None
+    backend: Backend | None = None
+    usage: Usage = field(default_factory=Usage)
+    ttft_s: float | None = None
+    duration_s: float = 0.0
+    http_status: int = 200
+    error_code: str | None = None
+    reason: str = ""
+    request: GenerationRequest | None = None
+    finish_reason: str | None = None
+
+
+class AuditHooks:
+    """Where the pipeline reports; the ledger and metrics implement these. Default: nothing."""
+
+    async def before_egress(self, ctx: CallContext, placement: Placement, backend: Backend, decision: Decision) -> None:
+        """Called before anything leaves for a non-self-hosted backend; raising refuses."""
+
+    async def finish(self, outcome: Outcome) -> None:
+        """Called exactly once per call; for self-hosted answers, before the final event."""
+
+
+class Answer:
+    """An answer being produced by the chosen backend. Iterate :meth:`events` exactly once."""
+
+    def __init__(
+        self, pipeline: Pipeline, ctx: CallContext, placement: Placement, backend: Backend,
+        decision: Decision, request: GenerationRequest, first: StreamEvent | None,
+        rest: AsyncIterator[StreamEvent] | None, completion: Completion | None,
+        pseudonymizer: Pseudonymizer | None,
+    ):
+        self.pipeline, self.ctx, self.placement = pipeline, ctx, placement
+        self.backend, self.decision, self.request = backend, decision, request
+        self._first, self._rest, self.completion = first, rest, completion
+        self._pz = pseudonymizer
+        self.ttft_s: float | None = None
+
+    @property
+    def backend_name(self) -> str:
+        return self.backend.name
+
+    def restored_completion(self) -> Completion:
+        assert self.completion is not None
+        c = self.completion
+        if self._pz is None:
+            return c
+        calls = None
+        if c.tool_calls:
+            calls = [dict(tc, function={**tc.get("function", {}), "arguments": self._pz.restore(tc.get("function", {}).get("arguments", ""))}) for tc in c.tool_calls]
+        return Completion(self._pz.restore(c.text), c.finish_reason, c.usage, calls)
+
+    async def finish_completion(self) -> Completion:
+        """Non-streamed: audit and return the (restored) completion."""
+        comp = self.restored_completion()
+        await self.pipeline._finish(self.ctx, self.placement, self.backend, self.decision, self.request,
+                                    usage=comp.usage, ttft_s=self.ttft_s, finish_reason=comp.finish_reason)
+        return comp
+
+    async def events(self) -> AsyncIterator[StreamEvent]:
+        """Streamed: yield restored events; the final one (finish + usage) only after auditing."""
+        restorer = StreamRestorer(self._pz) if self._pz else None
+        arg_restorers: dict[int, StreamRestorer] = {}
+        usage, finish = Usage(), None
+        ok = False
+        try:
+            event = self._first
+            rest = self._rest
+            assert rest is not None
+            while event is not None:
+                if event.usage is not None:
+                    usage = event.usage
+                if event.finish_reason is not None:
+                    finish = event.finish_reason
+                    if restorer is not None:
+                        tail = restorer.flush()
+                        if tail:
+                            yield StreamEvent(text=tail)
+                        for r in arg_restorers.values():
+                            r.flush()
+                    ok = True
+                    await self.pipeline._finish(self.ctx, self.placement, self.backend, self.decision,
+                                                self.request, usage=usage, ttft_s=self.ttft_s,
+                                                finish_reason=finish)
+                    yield StreamEvent(finish_reason=finish, usage=usage)
+                    return
+                if restorer is not None:
+                    if event.text:
+                        event = StreamEvent(text=restorer.feed(event.text), tool_calls=event.tool_calls)
+                    if event.tool_calls:
+                        event.tool_calls = [self._restore_call(d, arg_restorers) for d in event.tool_calls]
+                if event.text or event.tool_calls:
+                    yield event
+                event = await anext(rest, None)
+            # the backend ended without a final event
+            raise BackendError(self.backend.name, "the answer ended without a finish reason")
+        except BackendError as exc:
+            await self.pipeline._fail(self.ctx, self.placement, self.backend, self.request, exc, usage)
+            raise
+        finally:
+            if not ok and self._rest is not None:
+                await self._rest.aclose()
+                if not self.pipeline._finished(self.ctx):
+                    await self.pipeline._fail(
+                        self.ctx, self.placement, self.backend, self.request,
+                        BackendError(self.backend.name, "client disconnected"), usage,
+                        code="client_disconnected",
+                    )
+
+    def _restore_call(self, delta: dict[str, Any], restorers: dict[int, StreamRestorer]) -> dict[str, Any]:
+        fn = delta.get("function")
+        if not fn or not fn.get("arguments") or self._pz is None:
+            return delta
+        r = restorers.setdefault(int(delta.get("index", 0)), StreamRestorer(self._pz))
+        return {**delta, "function": {**fn, "arguments": r.feed(fn["arguments"])}}
+
+
+class Pipeline:
+    def __init__(self, backends: dict[str, Backend], scanner: Scanner, hooks: AuditHooks | None = None):
+        self.backends = backends
+        self.scanner = scanner
+        self.hooks = hooks or AuditHooks()
+
+    def _finished(self, ctx: CallContext) -> bool:
+        return ctx.recorded
+
+    def plan(self, ctx: CallContext, request: GenerationRequest, **kwargs: Any) -> tuple[Placement, ContentScan]:
+        content = ContentScan(self.scanner, request)
+        needs = Needs(
+            stream=ctx.stream, tools=request.uses_tools(), json_mode=request.uses_json_mode(),
+            context_tokens=request_char_count(request) // 4,
+        )
+        return place(ctx.use_case, self.backends, content.findings, needs, **kwargs), content
+
+    async def open(self, ctx: CallContext, request: GenerationRequest) -> Answer:
+        """Place the request and start the answer on the first candidate that produces one."""
+        placement, content = self.plan(ctx, request)
+        if placement.blocked:
+            types = ", ".join(placement.blocked_types)
+            raise await self._refuse(ctx, placement, request, Refusal(
+                403, "sensitive_data_blocked",
+                f"the request contains data the use case {ctx.use_case.name!r} blocks: {types} "
+                "(values are not shown); remove it and retry", type_="policy_error"))
+        if not placement.candidates:
+            if placement.only_capability_gaps():
+                raise await self._refuse(ctx, placement, request, Refusal(
+                    400, "unsupported_parameter", placement.refusal_message(),
+                    param="tools" if request.uses_tools() else "response_format" if request.uses_json_mode() else None))
+            raise await self._refuse(ctx, placement, request, Refusal(
+                503, "no_compliant_backend", placement.refusal_message(), type_="policy_error"))
+
+        last_error: BackendError | None = None
+        for candidate in placement.candidates:
+            backend = candidate.backend
+            pz = Pseudonymizer() if candidate.pseudonymize else None
+            outgoing = content.pseudonymized(placement.pseudonymize_categories, pz) if pz else request
+            decision: Decision = "pseudonymized" if pz is not None and pz.count else "served"
+            if pz is not None and not pz.count:
+                pz = None
+            if not backend.metadata.self_hosted:
+                try:
+                    await self.hooks.before_egress(ctx, placement, backend, decision)
+                except Refusal as refusal:
+                    raise await self._refuse(ctx, placement, request, refusal) from None
+            try:
+                if ctx.stream:
+                    rest = backend.stream(outgoing)
+                    first = await anext(rest, None)
+                    if first is None:
+                        raise BackendError(backend.name, "empty answer")
+                    answer = Answer(self, ctx, placement, backend, decision, outgoing, first, rest, None, pz)
+                else:
+                    completion = await backend.complete(outgoing)
+                    answer = Answer(self, ctx, placement, backend, decision, outgoing, None, None, completion, pz)
+                answer.ttft_s = time.perf_counter() - ctx.started
+                return answer
+            except BackendRejected as exc:
+                await self._fail(ctx, placement, backend, outgoing, exc, Usage())
+                raise
+            except BackendError as exc:
+                placement.excluded.append(Exclusion(backend.name, "failed", f"failed: {exc.message}"))
+                last_error = exc
+                continue
+        assert last_error is not None
+        if len(placement.candidates) > 1:
+            tried = "; ".join(str(e) for e in placement.excluded if e.kind == "failed")
+            last_error.message = f"{last_error.message} (all compliant backends failed: {tried})"
+        await self._fail(ctx, placement, placement.candidates[-1].backend, request, last_error, Usage())
+        if isinstance(last_error, BackendOverloaded):
+            raise last_error
+        raise last_error
+
+    async def _refuse(self, ctx: CallContext, placement: Placement, request: GenerationRequest, refusal: Refusal) -> Refusal:
+        await self._record(Outcome(
+            ctx, "refused", "refused", placement, None, http_status=refusal.status,
+            error_code=refusal.code, reason=refusal.message, request=request,
+            duration_s=time.perf_counter() - ctx.started))
+        return refusal
+
+    async def _fail(self, ctx: CallContext, placement: Placement, backend: Backend | None,
+                    request: GenerationRequest, exc: BackendError, usage: Usage, *, code: str | None = None) -> None:
+        await self._record(Outcome(
+            ctx, "failed", "failed", placement, backend, usage=usage, http_status=exc.status,
+            error_code=code or exc.code, reason=str(exc), request=request,
+            duration_s=time.perf_counter() - ctx.started))
+
+    async def _finish(self, ctx: CallContext, placement: Placement, backend: Backend, decision: Decision,
+                      request: GenerationRequest, *, usage: Usage, ttft_s: float | None, finish_reason: str | None) -> None:
+        await self._record(Outcome(
+            ctx, decision, "completed", placement, backend, usage=usage, ttft_s=ttft_s,
+            duration_s=time.perf_counter() - ctx.started, request=request, finish_reason=finish_reason))
+
+    async def _record(self, outcome: Outcome) -> None:
+        if outcome.ctx.recorded:
+            return
+        outcome.ctx.recorded = True
+        await self.hooks.finish(outcome)

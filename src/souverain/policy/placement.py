@@ -1,0 +1,176 @@
+"""Placement: which backend may serve this request, and what must happen to its data first.
+
+For each request (issue #3): the use case's candidates in order -> drop those the static policy
+forbids (jurisdiction, location, self-hosting, open weights) -> drop those lacking a capability the
+request uses -> apply the data actions to what the classifier found -> drop unhealthy ones. The
+first remaining candidate serves; the others are the fallback order. Nothing here looks at a
+client-supplied region or tag: only configuration and the request's content decide.
+
+This module is pure (no I/O): the gateway, the bench and the exit drills all call :func:`place`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from souverain.backends.base import BackendMetadata, Capabilities
+from souverain.config.models import UseCaseConfig
+from souverain.policy.rules import static_exclusion
+
+ExclusionKind = Literal["policy", "capability", "data", "health", "removed", "failed"]
+CATEGORY_FIELD = {"personal_data": "personal_data", "secret": "secrets", "confidential": "confidential"}
+
+
+class FindingLike(Protocol):
+    type: str
+
+    @property
+    def category(self) -> str: ...
+
+
+class BackendLike(Protocol):
+    name: str
+
+    @property
+    def metadata(self) -> BackendMetadata: ...
+
+    @property
+    def capabilities(self) -> Capabilities: ...
+
+    def is_healthy(self) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Needs:
+    """API capabilities the request uses."""
+
+    stream: bool = False
+    tools: bool = False
+    json_mode: bool = False
+    context_tokens: int = 0
+
+
+@dataclass(slots=True)
+class Exclusion:
+    backend: str
+    kind: ExclusionKind
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.backend}: {self.reason}"
+
+
+@dataclass(slots=True)
+class Candidate:
+    backend: Any
+    pseudonymize: bool = False
+
+
+@dataclass(slots=True)
+class Placement:
+    use_case: str
+    candidates: list[Candidate] = field(default_factory=list)
+    excluded: list[Exclusion] = field(default_factory=list)
+    data_types: dict[str, int] = field(default_factory=dict)
+    #: finding types whose category's action is ``block`` (the request is refused with 403)
+    blocked_types: list[str] = field(default_factory=list)
+    #: finding categories whose action is ``pseudonymize``
+    pseudonymize_categories: frozenset[str] = frozenset()
+
+    @property
+    def blocked(self) -> bool:
+        return bool(self.blocked_types)
+
+    def refusal_message(self) -> str:
+        if not self.excluded:
+            return f"use case {self.use_case!r} has no candidate backend"
+        parts = "; ".join(str(e) for e in self.excluded)
+        return f"no compliant backend for use case {self.use_case!r}: {parts}"
+
+    def only_capability_gaps(self) -> bool:
+        return bool(self.excluded) and all(e.kind == "capability" for e in self.excluded)
+
+
+def _capability_gap(caps: Capabilities, needs: Needs) -> str | None:
+    if needs.stream and not caps.streaming:
+        return "does not support streaming"
+    if needs.tools and not caps.tools:
+        return "does not support tools"
+    if needs.json_mode and not caps.json_mode:
+        return "does not support JSON mode (response_format)"
+    if caps.context_length and needs.context_tokens > caps.context_length:
+        return f"context length {caps.context_length} < ~{needs.context_tokens} tokens needed"
+    return None
+
+
+def _types_text(counts: Mapping[str, int]) -> str:
+    return ", ".join(f"{t}×{n}" for t, n in sorted(counts.items()))
+
+
+def place(
+    use_case: UseCaseConfig,
+    backends: Mapping[str, BackendLike],
+    findings: Iterable[FindingLike] = (),
+    needs: Needs = Needs(),
+    *,
+    removed: Callable[[BackendMetadata], str | None] | None = None,
+    check_health: bool = True,
+) -> Placement:
+    """Decide the ordered list of compliant candidates for one request.
+
+    ``removed`` lets exit drills take backends away (it returns a reason or None); it applies
+    before anything else, exactly like a backend that no longer exists.
+    """
+    policy = use_case.policy
+    found = list(findings)
+    by_category: dict[str, Counter[str]] = {}
+    for f in found:
+        by_category.setdefault(f.category, Counter())[f.type] += 1
+    placement = Placement(
+        use_case=use_case.name, data_types=dict(Counter(f.type for f in found))
+    )
+
+    actions = {cat: getattr(policy, fld) for cat, fld in CATEGORY_FIELD.items()}
+    for cat, counts in by_category.items():
+        if actions.get(cat) == "block":
+            placement.blocked_types.extend(sorted(counts))
+    if placement.blocked:
+        return placement
+    keep_local = {cat: counts for cat, counts in by_category.items() if actions.get(cat) == "keep-local"}
+    placement.pseudonymize_categories = frozenset(
+        cat for cat in by_category if actions.get(cat) == "pseudonymize"
+    )
+
+    for name in use_case.backends:
+        backend = backends.get(name)
+        if backend is None:
+            placement.excluded.append(Exclusion(name, "removed", "backend not available"))
+            continue
+        meta = backend.metadata
+        if removed is not None and (why := removed(meta)):
+            placement.excluded.append(Exclusion(name, "removed", why))
+            continue
+        rule = static_exclusion(policy, meta)
+        if rule is not None:
+            placement.excluded.append(Exclusion(name, "policy", rule[1]))
+            continue
+        gap = _capability_gap(backend.capabilities, needs)
+        if gap is not None:
+            placement.excluded.append(Exclusion(name, "capability", gap))
+            continue
+        if keep_local and not meta.self_hosted:
+            what = "; ".join(
+                f"{cat} found ({_types_text(c)}) and policy {CATEGORY_FIELD[cat]}: keep-local"
+                for cat, c in keep_local.items()
+            )
+            placement.excluded.append(Exclusion(name, "data", f"not self-hosted, {what}"))
+            continue
+        if check_health and not backend.is_healthy():
+            placement.excluded.append(Exclusion(name, "health", "unhealthy (down or not ready)"))
+            continue
+        pseudo = bool(placement.pseudonymize_categories) and not meta.self_hosted
+        placement.candidates.append(Candidate(backend, pseudonymize=pseudo))
+    return placement
