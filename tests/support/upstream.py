@@ -1,0 +1,118 @@
+"""A real OpenAI-compatible HTTP server on loopback for fault injection and capture.
+
+It records every request body byte it receives (``captured``), answers by echoing the last
+user message (so pseudonymisation/restoration can be checked end to end), and can misbehave on
+demand: slow first byte, connection reset mid-stream, invalid JSON, HTTP 500, no tool support.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import threading
+import time
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Upstream:
+    def __init__(self, mode: str = "echo", reply: str | None = None, supports_tools: bool = True):
+        self.mode = mode
+        self.reply = reply
+        self.supports_tools = supports_tools
+        self.captured: list[bytes] = []
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}/v1"
+        app = Starlette(routes=[
+            Route("/v1/models", self.models),
+            Route("/v1/chat/completions", self.chat, methods=["POST"]),
+            Route("/v1/completions", self.chat, methods=["POST"]),
+        ])
+        self._server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="error", lifespan="off"))
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+
+    def __enter__(self) -> Upstream:
+        self._thread.start()
+        deadline = time.time() + 10
+        while not self._server.started:
+            if time.time() > deadline:
+                raise RuntimeError("upstream did not start")
+            time.sleep(0.01)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=5)
+
+    def all_bytes(self) -> bytes:
+        return b"".join(self.captured)
+
+    async def models(self, request: Request) -> Response:
+        return JSONResponse({"object": "list", "data": [{"id": "up-model", "object": "model"}]})
+
+    def _answer(self, body: dict[str, Any]) -> str:
+        if self.reply is not None:
+            return self.reply
+        if "messages" in body:
+            users = [m for m in body["messages"] if m.get("role") == "user"]
+            content = users[-1]["content"] if users else ""
+            if isinstance(content, list):
+                content = " ".join(p.get("text", "") for p in content)
+            return f"You said: {content}"
+        return f"Echo: {body.get('prompt')}"
+
+    async def chat(self, request: Request) -> Response:
+        raw = await request.body()
+        self.captured.append(raw)
+        body = json.loads(raw)
+        if self.mode == "status500":
+            return JSONResponse({"error": {"message": "internal kaboom secret=sk-abcdef123456"}}, status_code=500)
+        if self.mode == "status400":
+            return JSONResponse({"error": {"message": "bad max_tokens"}}, status_code=400)
+        if self.mode == "invalid_json":
+            return Response(b"{not json", media_type="application/json")
+        if self.mode == "slow_first_byte":
+            await asyncio.sleep(3)
+        if body.get("tools") and not self.supports_tools:
+            return JSONResponse({"error": {"message": "tools are not supported"}}, status_code=400)
+        text = self._answer(body)
+        chat = "messages" in body
+        if not body.get("stream"):
+            if self.mode == "invalid_json_stream":
+                return Response(b"{not json", media_type="application/json")
+            choice = ({"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
+                      if chat else {"index": 0, "text": text, "finish_reason": "stop"})
+            return JSONResponse({"id": "up-1", "object": "chat.completion", "model": "up-model", "choices": [choice],
+                                 "usage": {"prompt_tokens": 11, "completion_tokens": len(text.split()), "total_tokens": 11 + len(text.split())}})
+        words = [w + " " for w in text.split(" ")]
+        words[-1] = words[-1].rstrip(" ")
+
+        async def gen():  # type: ignore[no-untyped-def]
+            for i, w in enumerate(words):
+                if self.mode == "reset_mid_stream" and i == 2:
+                    raise ConnectionResetError("boom")
+                if self.mode == "invalid_json_stream" and i == 1:
+                    yield b"data: {broken\n\n"
+                    continue
+                delta = {"content": w} if chat else None
+                choice = {"index": 0, "delta": delta, "finish_reason": None} if chat else {"index": 0, "text": w, "finish_reason": None}
+                yield b"data: " + json.dumps({"id": "up-1", "choices": [choice]}).encode() + b"\n\n"
+                await asyncio.sleep(0)
+            final = {"index": 0, "delta": {}, "finish_reason": "stop"} if chat else {"index": 0, "text": "", "finish_reason": "stop"}
+            yield b"data: " + json.dumps({"id": "up-1", "choices": [final]}).encode() + b"\n\n"
+            yield b"data: " + json.dumps({"id": "up-1", "choices": [], "usage": {"prompt_tokens": 11, "completion_tokens": len(words)}}).encode() + b"\n\n"
+            yield b"data: [DONE]\n\n"
+
+        return StreamingResponse(gen(), media_type="text/event-stream")
