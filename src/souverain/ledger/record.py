@@ -1,0 +1,215 @@
+"""The ledger's one record type and the canonical form its hash is computed over.
+
+A :class:`LedgerRecord` is everything the ledger keeps about one request: who (API key *name*),
+what for (use case), where it went (backend, operator, jurisdiction, location), what policy
+decided, which kinds of data were detected (counts only) and what it cost. It never holds prompt
+or completion text: there is no field for it.
+
+The hash of a sealed row is ``sha256(canonical_json(fields))`` where ``fields`` are
+:data:`HASHED_FIELDS` (every content column plus ``writer_id``, ``created_at``, ``sealed_at`` and
+``prev_hash``)
+after :func:`canonical_value` normalises each value by the column's type, so that a value read
+back from SQLite or PostgreSQL hashes exactly as it did when it was written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import dataclass, field, fields
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+Kind = Literal["request", "bench", "drill"]
+Decision = Literal["served", "pseudonymized", "refused", "failed"]
+Status = Literal["pending", "completed", "refused", "failed", "interrupted"]
+
+KINDS: tuple[str, ...] = ("request", "bench", "drill")
+DECISIONS: tuple[str, ...] = ("served", "pseudonymized", "refused", "failed")
+STATUSES: tuple[str, ...] = ("pending", "completed", "refused", "failed", "interrupted")
+FINAL_STATUSES: tuple[str, ...] = STATUSES[1:]
+ENERGY_METHODS: tuple[str, ...] = (
+    "measured:nvml",
+    "measured:rapl",
+    "estimated:cpu-time",
+    "estimated:parameters",
+    "unknown",
+)
+
+#: The hash of "no previous row": the first sealed row's ``prev_hash``.
+GENESIS_HASH = "0" * 64
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(slots=True)
+class LedgerRecord:
+    """One request as the ledger records it. Field names are the column names."""
+
+    request_id: str
+    ts: datetime = field(default_factory=utcnow)
+    kind: Kind = "request"
+    api_key_name: str | None = None
+    use_case: str | None = None
+    backend: str | None = None
+    #: The model name the client asked for (the gateway's name for it).
+    requested_model: str | None = None
+    #: The upstream model the backend ran.
+    model: str | None = None
+    operator: str | None = None
+    operator_jurisdiction: str | None = None
+    location: str | None = None
+    self_hosted: bool | None = None
+    open_weights: bool | None = None
+    decision: Decision = "served"
+    reason: str | None = None
+    #: Detected data types and how many of each, e.g. ``{"email": 2}``. Never the values.
+    data_types: dict[str, int] = field(default_factory=dict)
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    #: Prompt tokens as the context size the request needed (exit drills compare it).
+    context_tokens: int | None = None
+    ttft_ms: float | None = None
+    duration_ms: float | None = None
+    cost_eur: float | None = None
+    cost_method: str | None = None
+    energy_wh: float | None = None
+    energy_wh_low: float | None = None
+    energy_wh_high: float | None = None
+    energy_method: str = "unknown"
+    carbon_g: float | None = None
+    grid_gco2_per_kwh: float | None = None
+    status: Status = "completed"
+    http_status: int | None = None
+    error_code: str | None = None
+    stream: bool = False
+    used_tools: bool = False
+    used_json_mode: bool = False
+
+    def content(self) -> dict[str, Any]:
+        """The record's fields as a column -> value dict, normalised (:func:`canonical_value`)."""
+        out = {name: canonical_value(name, getattr(self, name)) for name in RECORD_FIELDS}
+        if out["context_tokens"] is None:
+            out["context_tokens"] = out["prompt_tokens"]
+        return out
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> LedgerRecord:
+        values = {k: row[k] for k in RECORD_FIELDS if k in row}
+        if isinstance(values.get("data_types"), str):
+            values["data_types"] = json.loads(values["data_types"])
+        if isinstance(values.get("ts"), datetime):
+            values["ts"] = as_utc(values["ts"])
+        return cls(**values)
+
+
+RECORD_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(LedgerRecord))
+
+_FLOAT_FIELDS = frozenset(
+    {
+        "ttft_ms",
+        "duration_ms",
+        "cost_eur",
+        "energy_wh",
+        "energy_wh_low",
+        "energy_wh_high",
+        "carbon_g",
+        "grid_gco2_per_kwh",
+    }
+)
+_INT_FIELDS = frozenset({"prompt_tokens", "completion_tokens", "context_tokens", "http_status"})
+_BOOL_FIELDS = frozenset({"self_hosted", "open_weights", "stream", "used_tools", "used_json_mode"})
+_TIME_FIELDS = frozenset({"ts", "created_at", "sealed_at"})
+
+#: The fields a sealed row's hash covers. ``seq`` is not hashed: a row's place in the chain is
+#: fixed by ``prev_hash``; ``seq`` only indexes it (so a moved row shows as "reordered").
+HASHED_FIELDS: tuple[str, ...] = (
+    *RECORD_FIELDS,
+    "writer_id",
+    "created_at",
+    "sealed_at",
+    "prev_hash",
+)
+
+
+def as_utc(value: datetime) -> datetime:
+    """A timezone-aware UTC datetime; naive values (SQLite) are taken as UTC."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def format_ts(value: datetime) -> str:
+    return as_utc(value).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def _time(value: Any) -> datetime:
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return as_utc(value)
+
+
+def _finite(value: Any) -> float | None:
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def _counts(value: Any) -> dict[str, int]:
+    if isinstance(value, str):
+        value = json.loads(value)
+    return {str(k): int(v) for k, v in sorted(value.items())}
+
+
+_NORMALISE: dict[str, Any] = {
+    **dict.fromkeys(_FLOAT_FIELDS, _finite),
+    **dict.fromkeys(_INT_FIELDS, int),
+    **dict.fromkeys(_BOOL_FIELDS, bool),
+    **dict.fromkeys(_TIME_FIELDS, _time),
+    "data_types": _counts,
+}
+
+
+def canonical_value(name: str, value: Any) -> Any:
+    """Normalise one column value by its type, as it is stored and as it is hashed."""
+    if value is None:
+        return None
+    return _NORMALISE.get(name, str)(value)
+
+
+def canonical_json(row: dict[str, Any]) -> str:
+    """The exact text a row's hash is computed over: the hashed fields, normalised, as compact
+    JSON with sorted keys; timestamps as ``YYYY-MM-DDTHH:MM:SS.ffffffZ``."""
+    body = {}
+    for name in HASHED_FIELDS:
+        value = row.get(name)
+        if value is not None:
+            value = _NORMALISE.get(name, str)(value)
+            if name in _TIME_FIELDS:
+                value = format_ts(value)
+        body[name] = value
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def row_hash(row: dict[str, Any]) -> str:
+    """SHA-256 (hex) of the row's canonical JSON; ``row`` must hold every hashed field."""
+    return hashlib.sha256(canonical_json(row).encode("utf-8")).hexdigest()
+
+
+def validate(rec: LedgerRecord) -> None:
+    """Reject values the schema does not allow (raises ValueError)."""
+    if not rec.request_id:
+        raise ValueError("request_id is required")
+    for name, allowed in (
+        ("kind", KINDS),
+        ("decision", DECISIONS),
+        ("status", STATUSES),
+        ("energy_method", ENERGY_METHODS),
+    ):
+        if getattr(rec, name) not in allowed:
+            raise ValueError(f"{name}={getattr(rec, name)!r}: expected one of {', '.join(allowed)}")
+    for key, count in rec.data_types.items():
+        if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+            raise ValueError(f"data_types[{key!r}] must be a count (int >= 0), not {count!r}")

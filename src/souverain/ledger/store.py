@@ -1,0 +1,243 @@
+"""The ledger: one row per request, written through one writer thread, sealed into a hash chain.
+
+Writes (``begin``, ``finish``/``write``, interrupted marking) go through a queue to one dedicated
+thread per :class:`Ledger`. The thread takes everything queued (up to ``batch_max``) and commits
+it in one transaction -- group commit -- then wakes each caller. So every caller returns only
+after its row is committed (never buffered in memory), the event loop never blocks, and a slow
+commit delays the requests queued behind it by one commit, not one commit each.
+
+Sealing (see docs/ledger.md): a row gets ``seq``, ``prev_hash`` and ``row_hash`` in the same
+transaction that gives it its final status. The chain head (``ledger_chain``, one row) is locked
+first -- ``SELECT ... FOR UPDATE`` on PostgreSQL, the database write lock (``BEGIN IMMEDIATE``) on
+SQLite -- so writers in several processes extend one chain.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import json
+import logging
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import SQLAlchemyError
+
+from souverain.ledger import writers
+from souverain.ledger.engine import create_ledger_engine, display_url, normalise_url, upgrade
+from souverain.ledger.record import (
+    FINAL_STATUSES,
+    LedgerRecord,
+    as_utc,
+    utcnow,
+    validate,
+)
+from souverain.ledger.schema import ledger as T
+from souverain.ledger.schema import ledger_chain as H
+from souverain.ledger.writer import OpKind, RowConflict, Writer
+
+log = logging.getLogger(__name__)
+
+
+class LedgerError(Exception):
+    """A ledger operation failed."""
+
+
+class LedgerUnavailable(LedgerError):
+    """The ledger cannot be written (or read): the gateway answers 503 ``ledger_unavailable``."""
+
+
+def _readable(row: Any) -> dict[str, Any]:
+    out = dict(row._mapping)
+    out["data_types"] = json.loads(out["data_types"]) if out["data_types"] else {}
+    for name in ("ts", "created_at", "sealed_at"):
+        if out.get(name) is not None:
+            out[name] = as_utc(out[name])
+    return out
+
+
+class Ledger:
+    """The request ledger. Build with :meth:`open`; one instance per process is enough."""
+
+    def __init__(
+        self, url: str, engine: Engine, read_engine: Engine, *, stale_after_s: float, batch_max: int
+    ) -> None:
+        self.url = url
+        self.engine = engine
+        self.read_engine = read_engine
+        self.stale_after_s = stale_after_s
+        self.batch_max = batch_max
+        self.writer_id = writers.writer_id()
+        self._writer = Writer(engine, self.writer_id, batch_max)
+        self._closed = False
+
+    # -- opening and closing ---------------------------------------------------------------------
+    @classmethod
+    def open(
+        cls, url: str | None = None, *, stale_after_s: float = 3600.0, batch_max: int = 256
+    ) -> Ledger:
+        """Open (creating if needed) the ledger at ``url``: apply migrations, then mark the
+        pending rows of dead writers ``interrupted`` (see :mod:`souverain.ledger.writers`)."""
+        sa_url = normalise_url(url)
+        engine = create_ledger_engine(sa_url, for_writes=True)
+        read_engine = (
+            create_ledger_engine(sa_url, for_writes=False)
+            if engine.dialect.name == "sqlite"
+            else engine
+        )
+        try:
+            upgrade(engine)
+        except SQLAlchemyError as exc:
+            engine.dispose()
+            raise LedgerUnavailable(
+                f"cannot open the ledger at {display_url(sa_url)}: {exc}"
+            ) from exc
+        self = cls(sa_url, engine, read_engine, stale_after_s=stale_after_s, batch_max=batch_max)
+        try:
+            marked = self.mark_interrupted()
+        except LedgerError:
+            self.close()
+            raise
+        if marked:
+            log.warning("ledger: marked %d row(s) of dead writers as interrupted", marked)
+        return self
+
+    def close(self) -> None:
+        """Finish queued writes, stop the writer thread and release connections."""
+        if self._closed:
+            return
+        self._closed = True
+        self._writer.close()
+        self.engine.dispose()
+        if self.read_engine is not self.engine:
+            self.read_engine.dispose()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- the write API ---------------------------------------------------------------------------
+    async def begin(self, rec: LedgerRecord) -> None:
+        """Write-ahead for egress: commit a ``pending`` row before any byte leaves for a backend
+        that is not self-hosted. Complete it later with :meth:`finish`."""
+        await asyncio.wrap_future(self._submit("begin", rec))
+
+    async def finish(self, rec: LedgerRecord) -> None:
+        """Complete the row :meth:`begin` wrote for ``rec.request_id``, or write a new one, and
+        seal it. Returns once committed. ``rec.status`` must be final (not ``pending``)."""
+        await asyncio.wrap_future(self._submit("finish", rec))
+
+    def begin_sync(self, rec: LedgerRecord) -> None:
+        self._submit("begin", rec).result()
+
+    def write(self, rec: LedgerRecord) -> None:
+        """Synchronous :meth:`finish` (CLIs, benchmarks, tests)."""
+        self._submit("finish", rec).result()
+
+    def mark_interrupted(self) -> int:
+        """Seal as ``interrupted`` every pending row whose writer is gone; return how many."""
+        now = utcnow()
+        try:
+            with self.read_engine.connect() as conn:
+                rows = conn.execute(
+                    select(T.c.request_id, T.c.writer_id, T.c.created_at).where(
+                        T.c.status == "pending"
+                    )
+                ).all()
+        except SQLAlchemyError as exc:
+            raise LedgerUnavailable(f"ledger unavailable: {exc}") from exc
+        dead = [
+            r.request_id
+            for r in rows
+            if not writers.is_alive(r.writer_id, as_utc(r.created_at), now, self.stale_after_s)
+        ]
+        futures = [self._submit_op("interrupt", None, rid) for rid in dead]
+        for fut in futures:
+            fut.result()
+        return len(dead)
+
+    def _submit(self, kind: OpKind, rec: LedgerRecord) -> concurrent.futures.Future[Any]:
+        validate(rec)
+        if kind == "begin" and rec.status != "pending":
+            rec.status = "pending"
+        if kind == "finish" and rec.status == "pending":
+            raise ValueError("finish() needs a final status: completed, refused, failed")
+        return self._submit_op(kind, rec, rec.request_id)
+
+    def _submit_op(
+        self, kind: OpKind, rec: LedgerRecord | None, request_id: str
+    ) -> concurrent.futures.Future[Any]:
+        """Queue one write; the returned future raises :class:`LedgerError` subclasses only."""
+        inner = self._writer.submit(kind, rec, request_id)
+        outer: concurrent.futures.Future[Any] = concurrent.futures.Future()
+
+        def relay(done: concurrent.futures.Future[None]) -> None:
+            exc = done.exception()
+            if exc is None:
+                outer.set_result(None)
+            else:
+                outer.set_exception(_as_ledger_error(exc, self.url))
+
+        inner.add_done_callback(relay)
+        return outer
+
+    # -- reading ---------------------------------------------------------------------------------
+    def rows(
+        self,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        kind: str | list[str] | None = None,
+        *,
+        statuses: tuple[str, ...] | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """Rows in chain order (pending rows last), as dicts; ``until`` is exclusive."""
+        query = select(T)
+        if since is not None:
+            query = query.where(T.c.ts >= as_utc(since))
+        if until is not None:
+            query = query.where(T.c.ts < as_utc(until))
+        if kind is not None:
+            query = query.where(T.c.kind.in_([kind] if isinstance(kind, str) else kind))
+        if statuses is not None:
+            query = query.where(T.c.status.in_(statuses))
+        query = query.order_by(T.c.seq.is_(None), T.c.seq, T.c.id)
+        try:
+            with self.read_engine.connect() as conn:
+                for found in conn.execution_options(yield_per=1000).execute(query):
+                    yield _readable(found)
+        except SQLAlchemyError as exc:
+            raise LedgerUnavailable(f"ledger unavailable: {exc}") from exc
+
+    def head(self) -> tuple[int, str]:
+        """The chain head: (seq of the last sealed row, its hash). Anchor it elsewhere."""
+        with self.read_engine.connect() as conn:
+            found = conn.execute(select(H.c.seq, H.c.head_hash).where(H.c.id == 1)).one()
+        return int(found.seq), str(found.head_hash)
+
+    def verify(self) -> Any:
+        """Check the whole chain; see :func:`souverain.ledger.verify.verify`."""
+        from souverain.ledger.verify import verify
+
+        return verify(self)
+
+
+def _as_ledger_error(exc: BaseException, url: str) -> LedgerError:
+    if isinstance(exc, LedgerError):
+        return exc
+    if isinstance(exc, RowConflict):
+        err: LedgerError = LedgerError(f"ledger rejected the row: {exc}")
+    elif isinstance(exc, SQLAlchemyError | OSError) or type(exc).__module__.startswith(
+        ("sqlite3", "psycopg")
+    ):
+        err = LedgerUnavailable(f"ledger at {display_url(url)} unavailable: {exc}")
+    else:
+        err = LedgerError(f"ledger write failed: {exc!r}")
+    err.__cause__ = exc
+    return err
+
+
+__all__ = ["FINAL_STATUSES", "Ledger", "LedgerError", "LedgerUnavailable"]

@@ -1,0 +1,248 @@
+"""The ledger's writer thread: group commit over one raw DB-API connection.
+
+Every write goes through :meth:`Writer.submit`, which queues it and returns a future. One thread
+takes everything queued (up to ``batch_max``), applies it in one transaction and commits, then
+resolves each future -- so a caller is answered only once its row is committed, and a slow commit
+costs the requests queued behind it one commit in all, not one each. If a batch fails, its
+operations are retried one by one so that one bad row does not fail its neighbours.
+
+The hot path uses pre-built SQL on the DB-API connection (SQLAlchemy Core costs ~0.3 ms a row
+here); the statements are built from :mod:`souverain.ledger.schema`, so they follow the schema.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import json
+import queue
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import Engine
+
+from souverain.ledger.record import LedgerRecord, canonical_value, row_hash, utcnow
+from souverain.ledger.schema import ledger as T
+
+OpKind = Literal["begin", "finish", "interrupt"]
+_STOP = object()
+_COLUMNS = [c.name for c in T.columns if c.name != "id"]
+_TIMES = ("ts", "created_at", "sealed_at")
+_BOOLS = ("self_hosted", "open_weights", "stream", "used_tools", "used_json_mode")
+
+
+class RowConflict(Exception):
+    """The row cannot be written as asked (its pending row is gone, or the id is taken)."""
+
+
+@dataclass(slots=True)
+class Op:
+    kind: OpKind
+    rec: LedgerRecord | None
+    request_id: str
+    future: concurrent.futures.Future[None]
+
+
+class _Sql:
+    """The statements, in the driver's parameter style."""
+
+    def __init__(self, dialect: str) -> None:
+        self.pg = dialect == "postgresql"
+
+        def ph(name: str) -> str:
+            return f"%({name})s" if self.pg else f":{name}"
+
+        self.insert = (
+            f"INSERT INTO ledger ({', '.join(_COLUMNS)}) "
+            f"VALUES ({', '.join(ph(c) for c in _COLUMNS)})"
+        )
+        self.complete = (
+            f"UPDATE ledger SET {', '.join(f'{c} = {ph(c)}' for c in _COLUMNS)} "
+            f"WHERE request_id = {ph('request_id')} AND status = 'pending'"
+        )
+        self.pending_row = (
+            f"SELECT {', '.join(_COLUMNS)} FROM ledger "
+            f"WHERE request_id = {ph('request_id')} AND status = 'pending'"
+        )
+        self.head = "SELECT seq, head_hash FROM ledger_chain WHERE id = 1" + (
+            " FOR UPDATE" if self.pg else ""
+        )
+        self.set_head = (
+            f"UPDATE ledger_chain SET seq = {ph('seq')}, head_hash = {ph('head_hash')}, "
+            f"updated_at = {ph('updated_at')} WHERE id = 1"
+        )
+        self.begin = None if self.pg else "BEGIN IMMEDIATE"
+
+    def bind(self, row: dict[str, Any]) -> dict[str, Any]:
+        out = {c: row.get(c) for c in _COLUMNS}
+        out["data_types"] = json.dumps(row["data_types"], sort_keys=True, separators=(",", ":"))
+        if not self.pg:  # SQLite: naive UTC text as SQLAlchemy stores it, ints for booleans
+            for name in _TIMES:
+                if out[name] is not None:
+                    out[name] = out[name].strftime("%Y-%m-%d %H:%M:%S.%f")
+            for name in _BOOLS:
+                if out[name] is not None:
+                    out[name] = int(out[name])
+        return out
+
+    def when(self, value: datetime) -> Any:
+        return value if self.pg else value.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+class Writer:
+    """One writer thread over one connection of ``engine``."""
+
+    def __init__(self, engine: Engine, writer_id: str, batch_max: int) -> None:
+        self.engine = engine
+        self.writer_id = writer_id
+        self.batch_max = batch_max
+        self.sql = _Sql(engine.dialect.name)
+        self._dbapi = engine.dialect.loaded_dbapi
+        self._conn: Any = None
+        self._pending: dict[str, datetime] = {}  # rows this writer began: request id -> created_at
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name="souverain-ledger", daemon=True)
+        self._thread.start()
+
+    def submit(
+        self, kind: OpKind, rec: LedgerRecord | None, request_id: str
+    ) -> concurrent.futures.Future[None]:
+        fut: concurrent.futures.Future[None] = concurrent.futures.Future()
+        if self._closed or not self._thread.is_alive():
+            fut.set_exception(ConnectionError("the ledger is closed"))
+        else:
+            self._queue.put(Op(kind, rec, request_id, fut))
+        return fut
+
+    def close(self, timeout: float = 30.0) -> None:
+        if not self._closed:
+            self._closed = True
+            self._queue.put(_STOP)
+            self._thread.join(timeout)
+
+    # -- the thread ------------------------------------------------------------------------------
+    def _run(self) -> None:
+        stop = False
+        while not stop:
+            item = self._queue.get()
+            if item is _STOP:
+                break
+            batch = [item]
+            while len(batch) < self.batch_max:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is _STOP:
+                    stop = True
+                    break
+                batch.append(item)
+            self._commit(batch)
+        if self._conn is not None:
+            self._conn.close()
+
+    def _commit(self, batch: list[Op]) -> None:
+        try:
+            begun = self._apply(batch)
+        except Exception as exc:
+            self._recover()
+            if len(batch) > 1:
+                for op in batch:
+                    self._commit([op])
+            else:
+                batch[0].future.set_exception(self._classify(exc))
+            return
+        self._pending.update(begun)
+        for op in batch:
+            if op.kind != "begin":
+                self._pending.pop(op.request_id, None)
+            op.future.set_result(None)
+
+    def _classify(self, exc: Exception) -> Exception:
+        if isinstance(exc, self._dbapi.IntegrityError):
+            conflict = RowConflict(f"duplicate request id? {exc}")
+            conflict.__cause__ = exc
+            return conflict
+        return exc
+
+    def _recover(self) -> None:
+        """After a failure: roll back, or drop the connection if that fails too."""
+        if self._conn is None:
+            return
+        try:
+            self._conn.rollback()
+        except Exception:
+            with contextlib.suppress(Exception):
+                self._conn.invalidate()
+            self._conn = None
+
+    def _apply(self, batch: list[Op]) -> dict[str, datetime]:
+        if self._conn is None:
+            self._conn = self.engine.raw_connection()
+        conn, sql = self._conn, self.sql
+        cur = conn.cursor()
+        begun: dict[str, datetime] = {}
+        now = utcnow()
+        try:
+            if sql.begin:
+                cur.execute(sql.begin)
+            head: tuple[int, str] | None = None
+            for op in batch:
+                if op.kind == "begin":
+                    assert op.rec is not None
+                    row = op.rec.content()
+                    row.update(writer_id=self.writer_id, created_at=now)
+                    cur.execute(sql.insert, sql.bind(row))
+                    begun[op.request_id] = now
+                    continue
+                if head is None:
+                    cur.execute(sql.head)
+                    seq, digest = cur.fetchone()
+                    head = (int(seq), str(digest))
+                head = self._seal(cur, op, head, now)
+            if head is not None:
+                cur.execute(
+                    sql.set_head,
+                    {"seq": head[0], "head_hash": head[1], "updated_at": sql.when(now)},
+                )
+            conn.commit()
+        finally:
+            cur.close()
+        return begun
+
+    def _seal(self, cur: Any, op: Op, head: tuple[int, str], now: datetime) -> tuple[int, str]:
+        sql = self.sql
+        statement: str | None
+        if op.kind == "interrupt":
+            cur.execute(sql.pending_row, {"request_id": op.request_id})
+            found = cur.fetchone()
+            if found is None:  # already finalised (another process marked it first)
+                return head
+            row = dict(zip(_COLUMNS, found, strict=True))
+            row = _from_db(row)
+            row.update(status="interrupted", error_code=row["error_code"] or "interrupted")
+            statement = sql.complete
+        else:
+            assert op.rec is not None
+            row = op.rec.content()
+            created = self._pending.get(op.request_id)
+            row.update(writer_id=self.writer_id, created_at=created or now)
+            statement = sql.complete if created is not None else sql.insert
+        row.update(sealed_at=now, prev_hash=head[1], seq=head[0] + 1)
+        row["row_hash"] = row_hash(row)
+        cur.execute(statement, sql.bind(row))
+        if statement is sql.complete and cur.rowcount != 1:
+            raise RowConflict(
+                f"request {op.request_id!r}: its pending row is gone or was finalised"
+            )
+        return row["seq"], row["row_hash"]
+
+
+def _from_db(row: dict[str, Any]) -> dict[str, Any]:
+    """A row as the driver returned it, with text timestamps, 0/1 booleans and JSON counts
+    (SQLite) turned back into Python values."""
+    typed = (*_TIMES, *_BOOLS, "data_types")
+    return {k: canonical_value(k, v) if k in typed else v for k, v in row.items()}
