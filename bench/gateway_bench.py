@@ -1,0 +1,204 @@
+"""Gateway overhead benchmark (issue #2), measured side by side in one run on this machine.
+
+(a) Client-side latency the gateway adds over calling a minimal OpenAI-compatible upstream on
+    loopback directly: p50/p99 at 1 client, requests/s at 32 clients (1 gateway worker).
+(b) Streamed tokens/s through the gateway versus direct llama-cpp-python on the embedded model.
+
+Usage:  python bench/gateway_bench.py [--requests 2000] [--tokens 256] [--skip-stream]
+Targets: added p50 <= 1 ms and p99 <= 5 ms at 1 client; streamed tok/s >= 95 % of direct.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.support.upstream import free_port  # noqa: E402
+
+UPSTREAM = textwrap.dedent(
+    '''
+    import sys, orjson
+    BODY = orjson.dumps({"id": "x", "object": "chat.completion", "created": 0, "model": "m",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 5, "completion_tokens": 1, "total_tokens": 6}})
+    async def app(scope, receive, send):
+        if scope["type"] != "http":
+            return
+        more = True
+        while more:
+            msg = await receive(); more = msg.get("more_body", False)
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(BODY)).encode())]})
+        await send({"type": "http.response.body", "body": BODY})
+    import uvicorn
+    uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="error", access_log=False, lifespan="off")
+    '''
+)
+
+PAYLOAD = {"model": "m", "messages": [{"role": "user", "content": "Summarise our Q3 meeting notes in two lines."}], "max_tokens": 16}
+
+
+def wait_ready(url: str, timeout: float = 120) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} not ready")
+
+
+def pct(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))]
+
+
+def sequential(url: str, body: dict, n: int) -> list[float]:
+    out = []
+    with httpx.Client(timeout=30) as c:
+        for _ in range(50):
+            c.post(url, json=body)
+        for _ in range(n):
+            t = time.perf_counter()
+            r = c.post(url, json=body)
+            out.append((time.perf_counter() - t) * 1000)
+            assert r.status_code == 200, r.text
+    return out
+
+
+async def concurrent(url: str, body: dict, clients: int, seconds: float) -> float:
+    done = 0
+    stop = time.perf_counter() + seconds
+
+    async def worker(c: httpx.AsyncClient) -> None:
+        nonlocal done
+        while time.perf_counter() < stop:
+            r = await c.post(url, json=body)
+            assert r.status_code == 200
+            done += 1
+
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(timeout=30, limits=limits) as c:
+        t = time.perf_counter()
+        await asyncio.gather(*(worker(c) for _ in range(clients)))
+        return done / (time.perf_counter() - t)
+
+
+def start(cmd: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(cmd, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def bench_overhead(n: int, config_extra: str = "") -> None:
+    up_port, gw_port = free_port(), free_port()
+    tmp = Path(tempfile.mkdtemp())
+    (tmp / "upstream.py").write_text(UPSTREAM)
+    cfg = tmp / "gw.yaml"
+    cfg.write_text(textwrap.dedent(f"""
+        backends:
+          - name: upstream
+            type: openai
+            base_url: http://127.0.0.1:{up_port}/v1
+            model: m
+            self_hosted: true
+            operator: bench
+            operator_jurisdiction: FR
+            location: FR
+            open_weights: true
+        use_cases:
+          - name: m
+            backends: [upstream]
+        """) + config_extra)
+    procs = [start([sys.executable, str(tmp / "upstream.py"), str(up_port)])]
+    procs.append(start([sys.executable, "-m", "souverain", "serve", "--config", str(cfg), "--port", str(gw_port), "--log-level", "warning"],
+                       {"SOUVERAIN_DATA_DIR": str(tmp / "data")}))
+    try:
+        direct_url = f"http://127.0.0.1:{up_port}/v1/chat/completions"
+        gw_url = f"http://127.0.0.1:{gw_port}/v1/chat/completions"
+        wait_ready(f"http://127.0.0.1:{gw_port}/readyz")  # its health check reaches the upstream
+        direct = sequential(direct_url, PAYLOAD, n)
+        via = sequential(gw_url, PAYLOAD, n)
+        rps_direct = asyncio.run(concurrent(direct_url, PAYLOAD, 32, 5))
+        rps_via = asyncio.run(concurrent(gw_url, PAYLOAD, 32, 5))
+    finally:
+        for p in procs:
+            p.terminate()
+            p.wait()
+    d50, d99, g50, g99 = pct(direct, .5), pct(direct, .99), pct(via, .5), pct(via, .99)
+    print("\n(a) latency added by the gateway (1 worker, loopback, minimal upstream)")
+    print(f"  {'':22}{'direct':>10}{'via gateway':>14}{'added':>10}")
+    print(f"  {'p50 ms (1 client)':22}{d50:>10.3f}{g50:>14.3f}{g50 - d50:>10.3f}   target <= 1 ms")
+    print(f"  {'p99 ms (1 client)':22}{d99:>10.3f}{g99:>14.3f}{g99 - d99:>10.3f}   target <= 5 ms")
+    print(f"  {'req/s (32 clients)':22}{rps_direct:>10.0f}{rps_via:>14.0f}{rps_via / rps_direct:>9.2f}x")
+
+
+def bench_stream(tokens: int, runs: int) -> None:
+    from souverain.backends.embedded import embedded_model_path
+    from souverain.backends.llamacpp import LlamaCppConfig, _new_llama
+
+    prompt = "Write a long story about a lighthouse keeper in Brittany."
+    cfg = LlamaCppConfig(name="direct", type="llamacpp", model="embedded", self_hosted=True, operator="x",
+                         operator_jurisdiction="FR", location="FR", open_weights=True)
+    llm = _new_llama(embedded_model_path(), cfg)
+    direct_rates = []
+    for _ in range(runs):
+        t, n = time.perf_counter(), 0
+        for _chunk in llm.create_completion(prompt, max_tokens=tokens, temperature=0, stream=True):
+            n += 1
+        direct_rates.append(n / (time.perf_counter() - t))
+    del llm
+
+    import openai
+
+    port = free_port()
+    tmp = Path(tempfile.mkdtemp())
+    proc = start([sys.executable, "-m", "souverain", "serve", "--port", str(port), "--log-level", "warning"],
+                 {"SOUVERAIN_DATA_DIR": str(tmp)})
+    try:
+        wait_ready(f"http://127.0.0.1:{port}/readyz")
+        client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="x")
+        via_rates = []
+        for _ in range(runs):
+            t, usage = time.perf_counter(), None
+            for c in client.completions.create(model="default", prompt=prompt, max_tokens=tokens, temperature=0,
+                                               stream=True, stream_options={"include_usage": True}):
+                usage = c.usage or usage
+            via_rates.append(usage.completion_tokens / (time.perf_counter() - t))
+    finally:
+        proc.terminate()
+        proc.wait()
+    d, v = statistics.median(direct_rates), statistics.median(via_rates)
+    print(f"\n(b) streamed tokens/s, embedded Gemma 3 270M, {tokens} tokens, median of {runs}")
+    print(f"  direct llama-cpp-python: {d:8.1f} tok/s")
+    print(f"  through the gateway:     {v:8.1f} tok/s   ratio {v / d:.1%}   target >= 95 %")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--requests", type=int, default=2000)
+    ap.add_argument("--tokens", type=int, default=256)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--skip-stream", action="store_true")
+    args = ap.parse_args()
+    print(f"machine: {os.cpu_count()} CPUs, python {sys.version.split()[0]}")
+    bench_overhead(args.requests)
+    if not args.skip_stream:
+        bench_stream(args.tokens, args.runs)
+
+
+if __name__ == "__main__":
+    main()

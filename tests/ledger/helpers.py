@@ -1,0 +1,38 @@
+"""Small builders shared by the ledger tests."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from souverain.ledger import LedgerRecord
+
+_counter = itertools.count()
+T0 = datetime(2026, 3, 2, 9, 0, 0, 123456, tzinfo=UTC)
+
+
+def record(**overrides: Any) -> LedgerRecord:
+    n = next(_counter)
+    values: dict[str, Any] = {
+        "request_id": f"req-{n:06d}",
+        "ts": T0 + timedelta(seconds=n),
+        "api_key_name": "team-a",
+        "use_case": "support",
+        "backend": "local",
+        "model": "gemma-3-270m",
+        "operator": "self",
+        "operator_jurisdiction": "FR",
+        "location": "FR",
+        "self_hosted": True,
+        "open_weights": True,
+        "prompt_tokens": 12,
+        "completion_tokens": 30,
+        "duration_ms": 250.5,
+        "cost_eur": 0.000123,
+        "energy_wh": 0.01,
+        "energy_method": "estimated:cpu-time",
+        "http_status": 200,
+    }
+    values.update(overrides)
+    return LedgerRecord(**values)
