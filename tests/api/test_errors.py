@@ -82,7 +82,7 @@ async def test_ok_and_unknown_fields_ignored(app) -> None:
         ({**CHAT, "n": 2}, "n", "unsupported_parameter"),
         ({**CHAT, "logprobs": True}, "logprobs", "unsupported_parameter"),
         ({**CHAT, "max_tokens": 0}, "max_tokens", "invalid_value"),
-        ({**CHAT, "stop": ["a", "b", "c", "d", "e"]}, None, "invalid_value"),
+        ({**CHAT, "stop": ["a", "b", "c", "d", "e"]}, "stop", "invalid_value"),
     ],
 )
 async def test_bad_input_names_param(app, body, param, code) -> None:

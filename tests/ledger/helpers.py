@@ -36,3 +36,26 @@ def record(**overrides: Any) -> LedgerRecord:
     }
     values.update(overrides)
     return LedgerRecord(**values)
+
+
+def write_many(url: str, prefix: str, n: int, start: Any = None, wave: int = 200) -> None:
+    """Open a ledger and write ``n`` rows, every third one write-ahead first, ``wave`` requests
+    at a time (a worker process); wait for the ``start`` event first if given."""
+    import asyncio
+
+    from souverain.ledger import Ledger
+
+    async def run(ledger: Ledger) -> None:
+        async def one(i: int) -> None:
+            rec = record(request_id=f"{prefix}-{i}", self_hosted=i % 3 != 0)
+            if not rec.self_hosted:
+                await ledger.begin(rec)
+            await ledger.finish(rec)
+
+        for first in range(0, n, wave):
+            await asyncio.gather(*(one(i) for i in range(first, min(n, first + wave))))
+
+    with Ledger.open(url) as ledger:
+        if start is not None:
+            start.wait(30)
+        asyncio.run(run(ledger))

@@ -41,7 +41,7 @@ def _validation_error(exc: RequestValidationError) -> APIError:
     if first.get("type") == "json_invalid":
         return APIError(400, f"the body is not valid JSON ({first.get('msg')})", code="invalid_json")
     loc = tuple(first.get("loc", ()))
-    if loc == ("body",):
+    if loc == ("body",) and first.get("type") in ("missing", "model_attributes_type", "dict_type"):
         return APIError(400, "a JSON object body is required", code="invalid_request_body")
     param = _param(loc)
     msg = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
@@ -90,6 +90,8 @@ def create_app(config: Config, *, hooks: AuditHooks | None = None, wait_for_back
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        if isinstance(exc.__cause__, BodyTooLarge):  # FastAPI wraps errors raised while reading
+            return await _too_large(request, exc.__cause__)
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code)
         return error_response(APIError(exc.status_code, str(exc.detail), code=code, headers=dict(exc.headers or {})))
 

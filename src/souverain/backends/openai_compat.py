@@ -251,8 +251,11 @@ class OpenAIBackend(Backend):
             ) as resp:
                 if resp.status_code != 200:
                     raise self._status_error(resp, await resp.aread())
+                if not resp.headers.get("content-type", "").startswith("text/event-stream"):
+                    raise BackendBadResponse(self.name, "the upstream did not answer with an event stream")
                 finish: str | None = None
                 usage: Usage | None = None
+                done = False
                 async for line in resp.aiter_lines():
                     if time.monotonic() > deadline:
                         raise BackendTimeout(self.name, f"no complete answer within {self.config.timeouts.total:g}s")
@@ -260,6 +263,7 @@ class OpenAIBackend(Backend):
                         continue
                     payload = line[5:].strip()
                     if payload == "[DONE]":
+                        done = True
                         break
                     event, chunk_finish, chunk_usage = self._parse_chunk(payload, request.kind)
                     started = True
@@ -267,6 +271,8 @@ class OpenAIBackend(Backend):
                     usage = chunk_usage or usage
                     if event is not None:
                         yield event
+                if not done and finish is None:
+                    raise BackendBadResponse(self.name, "the upstream ended the stream early")
                 yield StreamEvent(finish_reason=finish or "stop", usage=usage or Usage())
         except BackendError:
             raise

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class Wire(BaseModel):
@@ -38,11 +38,12 @@ class SamplingParams(Wire):
     frequency_penalty: float | None = Field(None, ge=-2, le=2)
     user: str | None = None
 
-    @model_validator(mode="after")
-    def _stop(self) -> SamplingParams:
-        if isinstance(self.stop, list) and len(self.stop) > 4:
-            raise ValueError("stop: at most 4 sequences")
-        return self
+    @field_validator("stop")
+    @classmethod
+    def _stop(cls, v: str | list[str] | None) -> str | list[str] | None:
+        if isinstance(v, list) and len(v) > 4:
+            raise ValueError("at most 4 stop sequences")
+        return v
 
     def stop_list(self) -> list[str]:
         if self.stop is None:
