@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import multiprocessing
 import threading
 
@@ -63,11 +64,15 @@ def test_two_processes_and_two_ledgers_in_this_one(ledger_url: str) -> None:
         assert_one_chain(ledger, 2 * 300 + 2 * 60)
         # The child processes really wrote at the same time: their rows interleave in the chain.
         chain = [r["request_id"][:2] for r in ledger.rows() if r["request_id"][0] == "p"]
-        switches = sum(a != b for a, b in zip(chain, chain[1:], strict=False))
+        switches = sum(a != b for a, b in itertools.pairwise(chain))
         assert switches >= 2, "the two processes did not overlap"
 
 
 async def _write_both(ledgers: list[Ledger]) -> None:
     await asyncio.gather(
-        *(ledger.finish(record(request_id=f"l{n}-{i}")) for n, ledger in enumerate(ledgers) for i in range(60))
+        *(
+            ledger.finish(record(request_id=f"l{n}-{i}"))
+            for n, ledger in enumerate(ledgers)
+            for i in range(60)
+        )
     )

@@ -49,8 +49,12 @@ def _status(ledger: Ledger) -> dict[str, str]:
 
 
 def test_liveness_rule(ledger_url: str) -> None:
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True, check=True)
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     dead_pid = int(dead.stdout)
     with Ledger.open(ledger_url) as ledger:
         ledger.begin_sync(record(request_id="mine", self_hosted=False))

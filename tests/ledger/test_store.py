@@ -53,7 +53,9 @@ def test_no_text_columns() -> None:
 
 
 def test_write_ahead_row_is_committed_then_completed(ledger_url: str) -> None:
-    rec = record(self_hosted=False, backend="mistral", operator="Mistral AI", data_types={"email": 1})
+    rec = record(
+        self_hosted=False, backend="mistral", operator="Mistral AI", data_types={"email": 1}
+    )
 
     async def scenario(ledger: Ledger) -> None:
         await ledger.begin(rec)
@@ -74,8 +76,14 @@ def test_write_ahead_row_is_committed_then_completed(ledger_url: str) -> None:
 
 def test_refused_and_failed_rows(ledger_url: str) -> None:
     with Ledger.open(ledger_url) as ledger:
-        ledger.write(record(decision="refused", status="refused", reason="secret:block", http_status=403))
-        ledger.write(record(decision="failed", status="failed", error_code="upstream_timeout", http_status=504))
+        ledger.write(
+            record(decision="refused", status="refused", reason="secret:block", http_status=403)
+        )
+        ledger.write(
+            record(
+                decision="failed", status="failed", error_code="upstream_timeout", http_status=504
+            )
+        )
         statuses = [r["status"] for r in ledger.rows()]
         assert statuses == ["refused", "failed"]
         assert ledger.verify().ok

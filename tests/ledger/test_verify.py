@@ -72,8 +72,11 @@ def test_edited_field(ledger: Ledger) -> None:
 
 def test_edited_and_rehashed(ledger: Ledger) -> None:
     row = {**row_at(ledger, 3), "api_key_name": "someone-else"}
-    sql(ledger, "UPDATE ledger SET api_key_name = 'someone-else', row_hash = :h WHERE seq = 3",
-        h=row_hash(row))
+    sql(
+        ledger,
+        "UPDATE ledger SET api_key_name = 'someone-else', row_hash = :h WHERE seq = 3",
+        h=row_hash(row),
+    )
     assert first(ledger) == ("edited", 3)
 
 

@@ -55,6 +55,8 @@ class LedgerRecord:
     api_key_name: str | None = None
     use_case: str | None = None
     backend: str | None = None
+    #: What was asked: ``chat``, ``text_completion``, ``embeddings`` (OTel GenAI operation names).
+    operation: str | None = None
     #: The model name the client asked for (the gateway's name for it).
     requested_model: str | None = None
     #: The upstream model the backend ran.

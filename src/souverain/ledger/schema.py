@@ -41,6 +41,7 @@ ledger = Table(
     Column("api_key_name", String(128)),
     Column("use_case", String(128)),
     Column("backend", String(128)),
+    Column("operation", String(32)),
     Column("requested_model", String(256)),
     Column("model", String(256)),
     Column("operator", String(256)),

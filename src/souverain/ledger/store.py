@@ -81,19 +81,17 @@ class Ledger:
         """Open (creating if needed) the ledger at ``url``: apply migrations, then mark the
         pending rows of dead writers ``interrupted`` (see :mod:`souverain.ledger.writers`)."""
         sa_url = normalise_url(url)
-        engine = create_ledger_engine(sa_url, for_writes=True)
-        read_engine = (
-            create_ledger_engine(sa_url, for_writes=False)
-            if engine.dialect.name == "sqlite"
-            else engine
-        )
         try:
+            engine = create_ledger_engine(sa_url, for_writes=True)
+            read_engine = (
+                create_ledger_engine(sa_url, for_writes=False)
+                if engine.dialect.name == "sqlite"
+                else engine
+            )
             upgrade(engine)
-        except SQLAlchemyError as exc:
-            engine.dispose()
-            raise LedgerUnavailable(
-                f"cannot open the ledger at {display_url(sa_url)}: {exc}"
-            ) from exc
+        except (SQLAlchemyError, OSError) as exc:
+            where = display_url(sa_url)
+            raise LedgerUnavailable(f"cannot open the ledger at {where}: {exc}") from exc
         self = cls(sa_url, engine, read_engine, stale_after_s=stale_after_s, batch_max=batch_max)
         try:
             marked = self.mark_interrupted()
@@ -162,8 +160,6 @@ class Ledger:
 
     def _submit(self, kind: OpKind, rec: LedgerRecord) -> concurrent.futures.Future[Any]:
         validate(rec)
-        if kind == "begin" and rec.status != "pending":
-            rec.status = "pending"
         if kind == "finish" and rec.status == "pending":
             raise ValueError("finish() needs a final status: completed, refused, failed")
         return self._submit_op(kind, rec, rec.request_id)

@@ -87,6 +87,7 @@ def verify(ledger: Ledger, max_problems: int = 100) -> VerifyResult:
     prev_hash, expected_seq = GENESIS_HASH, 1
     last: dict[str, Any] | None = None
     forward: set[str] = set()  # hashes that a row named as prev_hash before they appeared
+    moved: set[str] = set()  # hashes of rows reported as reordered
     rows = _sealed(ledger)
     row = next(rows, None)
     while row is not None:
@@ -102,10 +103,14 @@ def verify(ledger: Ledger, max_problems: int = 100) -> VerifyResult:
         if content_ok and link_ok:
             if row["seq"] != expected_seq:
                 report("edited", row, f"seq changed (expected {expected_seq})")
+        elif content_ok and row["prev_hash"] in moved:
+            pass  # follows a row already reported as moved: the same reordering
         elif row["row_hash"] in forward:
+            moved.add(row["row_hash"])
             report("reordered", row, "a row before it names it as its predecessor")
         elif linked_at is not None and linked_at > row["seq"]:
             forward.add(row["prev_hash"])
+            moved.add(row["row_hash"])
             report("reordered", row, f"links to seq {linked_at}, which comes after it")
         elif following is not None and following["prev_hash"] == prev_hash:
             report("inserted", row, "not part of the chain: the next row links over it")

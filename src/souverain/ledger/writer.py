@@ -194,7 +194,7 @@ class Writer:
                 if op.kind == "begin":
                     assert op.rec is not None
                     row = op.rec.content()
-                    row.update(writer_id=self.writer_id, created_at=now)
+                    row.update(writer_id=self.writer_id, created_at=now, status="pending")
                     cur.execute(sql.insert, sql.bind(row))
                     begun[op.request_id] = now
                     continue

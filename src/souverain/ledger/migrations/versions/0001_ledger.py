@@ -30,6 +30,7 @@ def upgrade() -> None:
         sa.Column("api_key_name", sa.String(128)),
         sa.Column("use_case", sa.String(128)),
         sa.Column("backend", sa.String(128)),
+        sa.Column("operation", sa.String(32)),
         sa.Column("requested_model", sa.String(256)),
         sa.Column("model", sa.String(256)),
         sa.Column("operator", sa.String(256)),
