@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 from tests.support.upstream import free_port  # noqa: E402
 
 UPSTREAM = textwrap.dedent(
-    '''
+    """
     import sys, orjson
     BODY = orjson.dumps({"id": "x", "object": "chat.completion", "created": 0, "model": "m",
         "choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"}, "finish_reason": "stop"}],
@@ -45,10 +45,14 @@ UPSTREAM = textwrap.dedent(
         await send({"type": "http.response.body", "body": BODY})
     import uvicorn
     uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="error", access_log=False, lifespan="off")
-    '''
+    """
 )
 
-PAYLOAD = {"model": "m", "messages": [{"role": "user", "content": "Summarise our Q3 meeting notes in two lines."}], "max_tokens": 16}
+PAYLOAD = {
+    "model": "m",
+    "messages": [{"role": "user", "content": "Summarise our Q3 meeting notes in two lines."}],
+    "max_tokens": 16,
+}
 
 
 def wait_ready(url: str, timeout: float = 120) -> None:
@@ -100,7 +104,9 @@ async def concurrent(url: str, body: dict, clients: int, seconds: float) -> floa
 
 
 def start(cmd: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(cmd, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        cmd, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
 
 
 def bench_overhead(n: int, config_extra: str = "") -> None:
@@ -108,7 +114,8 @@ def bench_overhead(n: int, config_extra: str = "") -> None:
     tmp = Path(tempfile.mkdtemp())
     (tmp / "upstream.py").write_text(UPSTREAM)
     cfg = tmp / "gw.yaml"
-    cfg.write_text(textwrap.dedent(f"""
+    cfg.write_text(
+        textwrap.dedent(f"""
         backends:
           - name: upstream
             type: openai
@@ -122,10 +129,27 @@ def bench_overhead(n: int, config_extra: str = "") -> None:
         use_cases:
           - name: m
             backends: [upstream]
-        """) + config_extra)
+        """)
+        + config_extra
+    )
     procs = [start([sys.executable, str(tmp / "upstream.py"), str(up_port)])]
-    procs.append(start([sys.executable, "-m", "souverain", "serve", "--config", str(cfg), "--port", str(gw_port), "--log-level", "warning"],
-                       {"SOUVERAIN_DATA_DIR": str(tmp / "data")}))
+    procs.append(
+        start(
+            [
+                sys.executable,
+                "-m",
+                "souverain",
+                "serve",
+                "--config",
+                str(cfg),
+                "--port",
+                str(gw_port),
+                "--log-level",
+                "warning",
+            ],
+            {"SOUVERAIN_DATA_DIR": str(tmp / "data")},
+        )
+    )
     try:
         direct_url = f"http://127.0.0.1:{up_port}/v1/chat/completions"
         gw_url = f"http://127.0.0.1:{gw_port}/v1/chat/completions"
@@ -138,12 +162,14 @@ def bench_overhead(n: int, config_extra: str = "") -> None:
         for p in procs:
             p.terminate()
             p.wait()
-    d50, d99, g50, g99 = pct(direct, .5), pct(direct, .99), pct(via, .5), pct(via, .99)
+    d50, d99, g50, g99 = pct(direct, 0.5), pct(direct, 0.99), pct(via, 0.5), pct(via, 0.99)
     print("\n(a) latency added by the gateway (1 worker, loopback, minimal upstream)")
     print(f"  {'':22}{'direct':>10}{'via gateway':>14}{'added':>10}")
     print(f"  {'p50 ms (1 client)':22}{d50:>10.3f}{g50:>14.3f}{g50 - d50:>10.3f}   target <= 1 ms")
     print(f"  {'p99 ms (1 client)':22}{d99:>10.3f}{g99:>14.3f}{g99 - d99:>10.3f}   target <= 5 ms")
-    print(f"  {'req/s (32 clients)':22}{rps_direct:>10.0f}{rps_via:>14.0f}{rps_via / rps_direct:>9.2f}x")
+    print(
+        f"  {'req/s (32 clients)':22}{rps_direct:>10.0f}{rps_via:>14.0f}{rps_via / rps_direct:>9.2f}x"
+    )
 
 
 def bench_stream(tokens: int, runs: int) -> None:
@@ -151,8 +177,16 @@ def bench_stream(tokens: int, runs: int) -> None:
     from souverain.backends.llamacpp import LlamaCppConfig, _new_llama
 
     prompt = "Write a long story about a lighthouse keeper in Brittany."
-    cfg = LlamaCppConfig(name="direct", type="llamacpp", model="embedded", self_hosted=True, operator="x",
-                         operator_jurisdiction="FR", location="FR", open_weights=True)
+    cfg = LlamaCppConfig(
+        name="direct",
+        type="llamacpp",
+        model="embedded",
+        self_hosted=True,
+        operator="x",
+        operator_jurisdiction="FR",
+        location="FR",
+        open_weights=True,
+    )
     llm = _new_llama(embedded_model_path(), cfg)
     direct_rates = []
     for _ in range(runs):
@@ -166,16 +200,24 @@ def bench_stream(tokens: int, runs: int) -> None:
 
     port = free_port()
     tmp = Path(tempfile.mkdtemp())
-    proc = start([sys.executable, "-m", "souverain", "serve", "--port", str(port), "--log-level", "warning"],
-                 {"SOUVERAIN_DATA_DIR": str(tmp)})
+    proc = start(
+        [sys.executable, "-m", "souverain", "serve", "--port", str(port), "--log-level", "warning"],
+        {"SOUVERAIN_DATA_DIR": str(tmp)},
+    )
     try:
         wait_ready(f"http://127.0.0.1:{port}/readyz")
         client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="x")
         via_rates = []
         for _ in range(runs):
             t, usage = time.perf_counter(), None
-            for c in client.completions.create(model="default", prompt=prompt, max_tokens=tokens, temperature=0,
-                                               stream=True, stream_options={"include_usage": True}):
+            for c in client.completions.create(
+                model="default",
+                prompt=prompt,
+                max_tokens=tokens,
+                temperature=0,
+                stream=True,
+                stream_options={"include_usage": True},
+            ):
                 usage = c.usage or usage
             via_rates.append(usage.completion_tokens / (time.perf_counter() - t))
     finally:
@@ -188,7 +230,9 @@ def bench_stream(tokens: int, runs: int) -> None:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--requests", type=int, default=2000)
     ap.add_argument("--tokens", type=int, default=256)
     ap.add_argument("--runs", type=int, default=3)

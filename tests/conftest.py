@@ -47,12 +47,23 @@ def embedded_model_path(_model_cache: Path) -> Path:
 
 @contextmanager
 def gateway_process(
-    config: Path | None = None, env: dict[str, str] | None = None, timeout: float = 120.0,
+    config: Path | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = 120.0,
     extra_args: list[str] | None = None,
 ) -> Iterator[str]:
     """Run a real ``souverain serve`` process on a free loopback port; yield its base URL."""
     port = free_port()
-    cmd = [sys.executable, "-m", "souverain", "serve", "--port", str(port), "--log-level", "warning"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "souverain",
+        "serve",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+    ]
     if config is not None:
         cmd += ["--config", str(config)]
     cmd += extra_args or []

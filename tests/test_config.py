@@ -90,8 +90,10 @@ def test_unknown_field_and_wrong_type_are_named() -> None:
 
 def test_api_key_must_not_be_in_clear_and_use_case_must_exist() -> None:
     data = base()
-    data["api_keys"] = [{"name": "k", "sha256": "abc", "use_cases": ["kyc"]},
-                        {"name": "j", "env": "KEY_J", "use_cases": ["nope"]}]
+    data["api_keys"] = [
+        {"name": "k", "sha256": "abc", "use_cases": ["kyc"]},
+        {"name": "j", "env": "KEY_J", "use_cases": ["nope"]},
+    ]
     found = dict(problems(data))
     assert "api_keys[0].sha256" in found or "api_keys[0].sha256" in " ".join(found)
 

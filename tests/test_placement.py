@@ -53,7 +53,11 @@ def allowed(policy: Policy, meta: tuple, findings: list[F]) -> tuple[bool, bool]
         return False, False
     if policy.require_open_weights and not open_w:
         return False, False
-    actions = {"personal_data": policy.personal_data, "secret": policy.secrets, "confidential": policy.confidential}
+    actions = {
+        "personal_data": policy.personal_data,
+        "secret": policy.secrets,
+        "confidential": policy.confidential,
+    }
     cats = {f.category for f in findings}
     if any(actions[c] == "block" for c in cats):
         return False, False
@@ -64,14 +68,22 @@ def allowed(policy: Policy, meta: tuple, findings: list[F]) -> tuple[bool, bool]
 
 def backend(name: str, healthy: bool) -> FakeBackend:
     sh, jur, loc, ow = METAS[name]
-    return FakeBackend(name, self_hosted=sh, jurisdiction=jur, location=loc, open_weights=ow, healthy=healthy)
+    return FakeBackend(
+        name, self_hosted=sh, jurisdiction=jur, location=loc, open_weights=ow, healthy=healthy
+    )
 
 
 @pytest.mark.parametrize(
     "policy_name,meta_name,healthy,findings",
-    list(itertools.product(POLICIES, METAS, [True, False], [(), (EMAIL,), (KEY,), (MARK,), (EMAIL, MARK)])),
+    list(
+        itertools.product(
+            POLICIES, METAS, [True, False], [(), (EMAIL,), (KEY,), (MARK,), (EMAIL, MARK)]
+        )
+    ),
 )
-def test_fail_closed_matrix(policy_name: str, meta_name: str, healthy: bool, findings: tuple) -> None:
+def test_fail_closed_matrix(
+    policy_name: str, meta_name: str, healthy: bool, findings: tuple
+) -> None:
     policy = POLICIES[policy_name]
     uc = UseCaseConfig(name="uc", backends=[meta_name], policy=policy)
     placement = place(uc, {meta_name: backend(meta_name, healthy)}, list(findings))
@@ -89,31 +101,44 @@ def test_fail_closed_matrix(policy_name: str, meta_name: str, healthy: bool, fin
 
 
 def test_us_operator_in_eu_region_is_still_us_law() -> None:
-    uc = UseCaseConfig(name="kyc", backends=["us-in-ie"], policy=Policy(allowed_jurisdictions=["EU"]))
+    uc = UseCaseConfig(
+        name="kyc", backends=["us-in-ie"], policy=Policy(allowed_jurisdictions=["EU"])
+    )
     placement = place(uc, {"us-in-ie": backend("us-in-ie", True)})
     assert not placement.candidates
     assert "US law" in placement.refusal_message()
 
 
 def test_order_kept_and_fallback_only_among_compliant() -> None:
-    uc = UseCaseConfig(name="research", backends=["mistral", "us-in-ie", "local-fr"],
-                       policy=Policy(allowed_jurisdictions=["EU", "US"], personal_data="pseudonymize"))
+    uc = UseCaseConfig(
+        name="research",
+        backends=["mistral", "us-in-ie", "local-fr"],
+        policy=Policy(allowed_jurisdictions=["EU", "US"], personal_data="pseudonymize"),
+    )
     backends = {n: backend(n, True) for n in uc.backends}
     p = place(uc, backends, [EMAIL])
     assert [c.backend.name for c in p.candidates] == ["mistral", "us-in-ie", "local-fr"]
     assert [c.pseudonymize for c in p.candidates] == [True, True, False]
-    uc2 = uc.model_copy(update={"policy": Policy(allowed_jurisdictions=["EU"], personal_data="pseudonymize")})
+    uc2 = uc.model_copy(
+        update={"policy": Policy(allowed_jurisdictions=["EU"], personal_data="pseudonymize")}
+    )
     p2 = place(uc2, backends, [EMAIL])
     assert [c.backend.name for c in p2.candidates] == ["mistral", "local-fr"]
 
 
 def test_only_self_hosted_remains_when_keep_local_data_found_and_it_is_down() -> None:
-    uc = UseCaseConfig(name="research", backends=["mistral", "local-fr"], policy=Policy(confidential="keep-local"))
+    uc = UseCaseConfig(
+        name="research", backends=["mistral", "local-fr"], policy=Policy(confidential="keep-local")
+    )
     backends = {"mistral": backend("mistral", True), "local-fr": backend("local-fr", False)}
     p = place(uc, backends, [MARK])
     assert p.candidates == []
     reasons = p.refusal_message()
-    assert "mistral: not self-hosted" in reasons and "keep-local" in reasons and "local-fr: unhealthy" in reasons
+    assert (
+        "mistral: not self-hosted" in reasons
+        and "keep-local" in reasons
+        and "local-fr: unhealthy" in reasons
+    )
 
 
 def test_capability_gap_excludes() -> None:

@@ -9,7 +9,12 @@ import httpx
 import pytest
 
 from souverain.api.app import create_app
-from souverain.backends.base import BackendOverloaded, BackendTimeout, BackendUnavailable, BackendBadResponse
+from souverain.backends.base import (
+    BackendBadResponse,
+    BackendOverloaded,
+    BackendTimeout,
+    BackendUnavailable,
+)
 from souverain.config import parse_config
 from tests.support.fakes import FakeBackend, install
 
@@ -20,8 +25,17 @@ def config(keys: bool = False, max_body: int = 4096):
     data = {
         "server": {"max_body_bytes": max_body},
         "backends": [
-            {"name": n, "type": "openai", "base_url": "http://127.0.0.1:9/v1", "model": "m",
-             "self_hosted": True, "operator": "t", "operator_jurisdiction": "FR", "location": "FR", "open_weights": True}
+            {
+                "name": n,
+                "type": "openai",
+                "base_url": "http://127.0.0.1:9/v1",
+                "model": "m",
+                "self_hosted": True,
+                "operator": "t",
+                "operator_jurisdiction": "FR",
+                "location": "FR",
+                "open_weights": True,
+            }
             for n in ("first", "second")
         ],
         "use_cases": [
@@ -32,7 +46,11 @@ def config(keys: bool = False, max_body: int = 4096):
     if keys:
         data["api_keys"] = [
             {"name": "all", "sha256": hashlib.sha256(KEY_ALL.encode()).hexdigest()},
-            {"name": "kyc-team", "sha256": hashlib.sha256(KEY_KYC.encode()).hexdigest(), "use_cases": ["kyc"]},
+            {
+                "name": "kyc-team",
+                "sha256": hashlib.sha256(KEY_KYC.encode()).hexdigest(),
+                "use_cases": ["kyc"],
+            },
         ]
     return parse_config(data)
 
@@ -51,7 +69,9 @@ def app():
 CHAT = {"model": "default", "messages": [{"role": "user", "content": "hi"}]}
 
 
-def assert_openai_error(r: httpx.Response, status: int, code: str | None = None, param: str | None = None) -> dict:
+def assert_openai_error(
+    r: httpx.Response, status: int, code: str | None = None, param: str | None = None
+) -> dict:
     assert r.status_code == status, r.text
     body = r.json()
     assert set(body) == {"error"} and set(body["error"]) == {"message", "type", "param", "code"}
@@ -65,7 +85,9 @@ def assert_openai_error(r: httpx.Response, status: int, code: str | None = None,
 
 async def test_ok_and_unknown_fields_ignored(app) -> None:
     async with client_for(app) as c:
-        r = await c.post("/v1/chat/completions", json={**CHAT, "frobnicate": 1, "metadata": {"a": 1}})
+        r = await c.post(
+            "/v1/chat/completions", json={**CHAT, "frobnicate": 1, "metadata": {"a": 1}}
+        )
     assert r.status_code == 200
     assert r.json()["choices"][0]["message"]["content"] == "one two three"
     assert r.headers["x-souverain-backend"] == "first"
@@ -78,7 +100,11 @@ async def test_ok_and_unknown_fields_ignored(app) -> None:
         ({**CHAT, "temperature": 7}, "temperature", "invalid_value"),
         ({**CHAT, "messages": []}, "messages", "invalid_value"),
         ({"messages": CHAT["messages"]}, "model", "missing_required_parameter"),
-        ({**CHAT, "messages": [{"role": "wizard", "content": "x"}]}, "messages[0].role", "invalid_value"),
+        (
+            {**CHAT, "messages": [{"role": "wizard", "content": "x"}]},
+            "messages[0].role",
+            "invalid_value",
+        ),
         ({**CHAT, "n": 2}, "n", "unsupported_parameter"),
         ({**CHAT, "logprobs": True}, "logprobs", "unsupported_parameter"),
         ({**CHAT, "max_tokens": 0}, "max_tokens", "invalid_value"),
@@ -95,9 +121,15 @@ async def test_bad_input_names_param(app, body, param, code) -> None:
 
 async def test_malformed_json_and_non_object(app) -> None:
     async with client_for(app) as c:
-        r = await c.post("/v1/chat/completions", content=b'{"model": "default", "messages": [', headers={"content-type": "application/json"})
+        r = await c.post(
+            "/v1/chat/completions",
+            content=b'{"model": "default", "messages": [',
+            headers={"content-type": "application/json"},
+        )
         assert_openai_error(r, 400, "invalid_json")
-        r = await c.post("/v1/chat/completions", content=b"[1,2]", headers={"content-type": "application/json"})
+        r = await c.post(
+            "/v1/chat/completions", content=b"[1,2]", headers={"content-type": "application/json"}
+        )
         assert_openai_error(r, 400)
         r = await c.post("/v1/chat/completions", content=b"")
         assert_openai_error(r, 400)
@@ -106,20 +138,29 @@ async def test_malformed_json_and_non_object(app) -> None:
 async def test_body_too_large_413(app) -> None:
     big = {**CHAT, "messages": [{"role": "user", "content": "x" * 10_000}]}
     async with client_for(app) as c:
-        assert_openai_error(await c.post("/v1/chat/completions", json=big), 413, "request_too_large")
+        assert_openai_error(
+            await c.post("/v1/chat/completions", json=big), 413, "request_too_large"
+        )
 
         async def chunks():
             data = json.dumps(big).encode()
             for i in range(0, len(data), 1000):
                 yield data[i : i + 1000]
 
-        r = await c.post("/v1/chat/completions", content=chunks(), headers={"content-type": "application/json"})
+        r = await c.post(
+            "/v1/chat/completions", content=chunks(), headers={"content-type": "application/json"}
+        )
         assert_openai_error(r, 413, "request_too_large")
 
 
 async def test_unknown_model_404(app) -> None:
     async with client_for(app) as c:
-        err = assert_openai_error(await c.post("/v1/chat/completions", json={**CHAT, "model": "gpt-4o"}), 404, "model_not_found", "model")
+        err = assert_openai_error(
+            await c.post("/v1/chat/completions", json={**CHAT, "model": "gpt-4o"}),
+            404,
+            "model_not_found",
+            "model",
+        )
     assert "default" in err["message"] and "kyc" in err["message"]
 
 
@@ -131,10 +172,16 @@ async def test_unknown_route_and_method_are_openai_shaped(app) -> None:
 
 async def test_completions_unsupported(app) -> None:
     async with client_for(app) as c:
-        for extra, param in [({"echo": True}, "echo"), ({"suffix": "x"}, "suffix"), ({"best_of": 3}, "best_of"),
-                             ({"prompt": ["a", "b"]}, "prompt")]:
+        for extra, param in [
+            ({"echo": True}, "echo"),
+            ({"suffix": "x"}, "suffix"),
+            ({"best_of": 3}, "best_of"),
+            ({"prompt": ["a", "b"]}, "prompt"),
+        ]:
             body = {"model": "default", "prompt": "hello", **extra}
-            assert_openai_error(await c.post("/v1/completions", json=body), 400, "unsupported_parameter", param)
+            assert_openai_error(
+                await c.post("/v1/completions", json=body), 400, "unsupported_parameter", param
+            )
 
 
 async def test_api_keys_401_403_and_model_list_filtered() -> None:
@@ -142,13 +189,27 @@ async def test_api_keys_401_403_and_model_list_filtered() -> None:
     install(app, FakeBackend("first"), FakeBackend("second"))
     async with client_for(app) as c:
         assert_openai_error(await c.post("/v1/chat/completions", json=CHAT), 401, "missing_api_key")
-        assert_openai_error(await c.post("/v1/chat/completions", json=CHAT, headers={"Authorization": "Bearer wrong"}), 401, "invalid_api_key")
+        assert_openai_error(
+            await c.post(
+                "/v1/chat/completions", json=CHAT, headers={"Authorization": "Bearer wrong"}
+            ),
+            401,
+            "invalid_api_key",
+        )
         kyc = {"Authorization": f"Bearer {KEY_KYC}"}
-        assert_openai_error(await c.post("/v1/chat/completions", json=CHAT, headers=kyc), 403, "use_case_not_allowed")
-        assert (await c.post("/v1/chat/completions", json={**CHAT, "model": "kyc"}, headers=kyc)).status_code == 200
+        assert_openai_error(
+            await c.post("/v1/chat/completions", json=CHAT, headers=kyc),
+            403,
+            "use_case_not_allowed",
+        )
+        assert (
+            await c.post("/v1/chat/completions", json={**CHAT, "model": "kyc"}, headers=kyc)
+        ).status_code == 200
         models = (await c.get("/v1/models", headers=kyc)).json()
         assert [m["id"] for m in models["data"]] == ["kyc"]
-        everything = (await c.get("/v1/models", headers={"Authorization": f"Bearer {KEY_ALL}"})).json()
+        everything = (
+            await c.get("/v1/models", headers={"Authorization": f"Bearer {KEY_ALL}"})
+        ).json()
         assert [m["id"] for m in everything["data"]] == ["default", "kyc"]
         assert_openai_error(await c.get("/v1/models"), 401)
 
@@ -165,13 +226,18 @@ async def test_backend_failure_names_backend(exc, status, code) -> None:
     app = create_app(config())
     install(app, FakeBackend("first", fail_before=exc))
     async with client_for(app) as c:
-        err = assert_openai_error(await c.post("/v1/chat/completions", json={**CHAT, "model": "kyc"}), status, code)
+        err = assert_openai_error(
+            await c.post("/v1/chat/completions", json={**CHAT, "model": "kyc"}), status, code
+        )
     assert "first" in err["message"]
 
 
 async def test_overloaded_is_429_with_retry_after() -> None:
     app = create_app(config())
-    install(app, FakeBackend("first", fail_before=BackendOverloaded("first", "queue full", retry_after=2)))
+    install(
+        app,
+        FakeBackend("first", fail_before=BackendOverloaded("first", "queue full", retry_after=2)),
+    )
     async with client_for(app) as c:
         r = await c.post("/v1/chat/completions", json={**CHAT, "model": "kyc"})
     assert_openai_error(r, 429, "backend_overloaded")
@@ -180,7 +246,11 @@ async def test_overloaded_is_429_with_retry_after() -> None:
 
 async def test_fallback_before_first_byte_to_next_compliant() -> None:
     app = create_app(config())
-    install(app, FakeBackend("first", fail_before=BackendUnavailable("first", "down")), FakeBackend("second", text="from second"))
+    install(
+        app,
+        FakeBackend("first", fail_before=BackendUnavailable("first", "down")),
+        FakeBackend("second", text="from second"),
+    )
     async with client_for(app) as c:
         r = await c.post("/v1/chat/completions", json=CHAT)
         assert r.status_code == 200 and r.headers["x-souverain-backend"] == "second"
@@ -191,8 +261,13 @@ async def test_fallback_before_first_byte_to_next_compliant() -> None:
 
 async def test_failure_mid_stream_ends_with_error_event_not_fallback() -> None:
     app = create_app(config())
-    install(app, FakeBackend("first", text="a b c d", fail_after=BackendBadResponse("first", "connection lost")),
-            FakeBackend("second"))
+    install(
+        app,
+        FakeBackend(
+            "first", text="a b c d", fail_after=BackendBadResponse("first", "connection lost")
+        ),
+        FakeBackend("second"),
+    )
     async with client_for(app) as c:
         r = await c.post("/v1/chat/completions", json={**CHAT, "stream": True})
     events = [line[6:] for line in r.text.splitlines() if line.startswith("data: ")]

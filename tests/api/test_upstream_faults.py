@@ -14,12 +14,25 @@ from tests.support.upstream import Upstream, free_port
 
 
 def app_for(base_url: str, **timeouts: float):
-    cfg = parse_config({
-        "backends": [{"name": "upstream-x", "type": "openai", "base_url": base_url, "model": "m",
-                      "self_hosted": True, "operator": "t", "operator_jurisdiction": "FR", "location": "FR",
-                      "open_weights": True, "timeouts": {"connect": 1, "first_byte": 5, "total": 30, **timeouts}}],
-        "use_cases": [{"name": "u", "backends": ["upstream-x"]}],
-    })
+    cfg = parse_config(
+        {
+            "backends": [
+                {
+                    "name": "upstream-x",
+                    "type": "openai",
+                    "base_url": base_url,
+                    "model": "m",
+                    "self_hosted": True,
+                    "operator": "t",
+                    "operator_jurisdiction": "FR",
+                    "location": "FR",
+                    "open_weights": True,
+                    "timeouts": {"connect": 1, "first_byte": 5, "total": 30, **timeouts},
+                }
+            ],
+            "use_cases": [{"name": "u", "backends": ["upstream-x"]}],
+        }
+    )
     return create_app(cfg)
 
 
@@ -30,7 +43,9 @@ async def call(app, body=BODY):
     runtime = app.state.runtime
     await runtime.start()
     try:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw", timeout=30) as c:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://gw", timeout=30
+        ) as c:
             return await c.post("/v1/chat/completions", json=body)
     finally:
         await runtime.close()
@@ -39,10 +54,16 @@ async def call(app, body=BODY):
 async def test_echo_roundtrip_plain_and_stream() -> None:
     with Upstream() as up:
         r = await call(app_for(up.base_url))
-        assert r.status_code == 200 and r.json()["choices"][0]["message"]["content"] == "You said: hello there"
+        assert (
+            r.status_code == 200
+            and r.json()["choices"][0]["message"]["content"] == "You said: hello there"
+        )
         r = await call(app_for(up.base_url), {**BODY, "stream": True})
-        text = "".join(json.loads(line[6:])["choices"][0]["delta"].get("content", "")
-                       for line in r.text.splitlines() if line.startswith("data: {") and '"choices":[{' in line)
+        text = "".join(
+            json.loads(line[6:])["choices"][0]["delta"].get("content", "")
+            for line in r.text.splitlines()
+            if line.startswith("data: {") and '"choices":[{' in line
+        )
         assert text == "You said: hello there"
 
 

@@ -26,9 +26,23 @@ HERE = Path(__file__).resolve().parent
 def llama_server(embedded_model_path: Path) -> Iterator[str]:
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, str(HERE.parent / "support" / "llama_server.py"), "--model", str(embedded_model_path),
-         "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048", "--model_alias", "gemma-remote"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ},
+        [
+            sys.executable,
+            str(HERE.parent / "support" / "llama_server.py"),
+            "--model",
+            str(embedded_model_path),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--n_ctx",
+            "2048",
+            "--model_alias",
+            "gemma-remote",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ},
     )
     base = f"http://127.0.0.1:{port}/v1"
     try:
@@ -52,17 +66,30 @@ def llama_server(embedded_model_path: Path) -> Iterator[str]:
 def remote_gateway(llama_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     tmp = tmp_path_factory.mktemp("remote")
     cfg = {
-        "backends": [{
-            "name": "llama-server", "type": "openai", "base_url": llama_server, "model": "gemma-remote",
-            "api_key_env": "LLAMA_SERVER_KEY", "self_hosted": True, "operator": "test", "operator_jurisdiction": "FR",
-            "location": "FR", "open_weights": True, "capabilities": {"tools": False},
-            "timeouts": {"connect": 2, "first_byte": 60, "total": 120},
-        }],
+        "backends": [
+            {
+                "name": "llama-server",
+                "type": "openai",
+                "base_url": llama_server,
+                "model": "gemma-remote",
+                "api_key_env": "LLAMA_SERVER_KEY",
+                "self_hosted": True,
+                "operator": "test",
+                "operator_jurisdiction": "FR",
+                "location": "FR",
+                "open_weights": True,
+                "capabilities": {"tools": False},
+                "timeouts": {"connect": 2, "first_byte": 60, "total": 120},
+            }
+        ],
         "use_cases": [{"name": "remote", "backends": ["llama-server"]}],
     }
     path = tmp / "gw.yaml"
     path.write_text(yaml.safe_dump(cfg))
-    with gateway_process(path, env={"LLAMA_SERVER_KEY": "not-checked-by-llama-server", "SOUVERAIN_DATA_DIR": str(tmp)}) as base:
+    with gateway_process(
+        path,
+        env={"LLAMA_SERVER_KEY": "not-checked-by-llama-server", "SOUVERAIN_DATA_DIR": str(tmp)},
+    ) as base:
         yield base
 
 
@@ -75,7 +102,9 @@ MSGS = [{"role": "user", "content": "What is the capital of France?"}]
 
 
 def test_chat_through_remote_backend(client: openai.OpenAI) -> None:
-    raw = client.chat.completions.with_raw_response.create(model="remote", messages=MSGS, max_tokens=16, temperature=0)
+    raw = client.chat.completions.with_raw_response.create(
+        model="remote", messages=MSGS, max_tokens=16, temperature=0
+    )
     resp = raw.parse()
     assert raw.headers["x-souverain-backend"] == "llama-server"
     assert resp.model == "llama-server"
@@ -84,8 +113,16 @@ def test_chat_through_remote_backend(client: openai.OpenAI) -> None:
 
 
 def test_stream_through_remote_backend_keeps_gateway_framing(client: openai.OpenAI) -> None:
-    chunks = list(client.chat.completions.create(model="remote", messages=MSGS, max_tokens=16, temperature=0,
-                                                 stream=True, stream_options={"include_usage": True}))
+    chunks = list(
+        client.chat.completions.create(
+            model="remote",
+            messages=MSGS,
+            max_tokens=16,
+            temperature=0,
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+    )
     assert len({c.id for c in chunks}) == 1 and chunks[0].id.startswith("chatcmpl-")
     with_choices = [c for c in chunks if c.choices]
     assert with_choices[0].choices[0].delta.role == "assistant"
@@ -93,17 +130,26 @@ def test_stream_through_remote_backend_keeps_gateway_framing(client: openai.Open
     assert sum(1 for c in with_choices if c.choices[0].finish_reason) == 1
     assert chunks[-1].choices == [] and chunks[-1].usage is not None
     text = "".join(c.choices[0].delta.content or "" for c in with_choices)
-    plain = client.chat.completions.create(model="remote", messages=MSGS, max_tokens=16, temperature=0)
+    plain = client.chat.completions.create(
+        model="remote", messages=MSGS, max_tokens=16, temperature=0
+    )
     assert text == plain.choices[0].message.content
 
 
 def test_completions_through_remote_backend(client: openai.OpenAI) -> None:
-    resp = client.completions.create(model="remote", prompt="The capital of France is", max_tokens=6, temperature=0)
+    resp = client.completions.create(
+        model="remote", prompt="The capital of France is", max_tokens=6, temperature=0
+    )
     assert resp.choices[0].text and resp.model == "llama-server"
 
 
 def test_tools_refused_when_backend_lacks_them(client: openai.OpenAI) -> None:
-    tools = [{"type": "function", "function": {"name": "f", "parameters": {"type": "object", "properties": {}}}}]
+    tools = [
+        {
+            "type": "function",
+            "function": {"name": "f", "parameters": {"type": "object", "properties": {}}},
+        }
+    ]
     with pytest.raises(openai.BadRequestError) as info:
         client.chat.completions.create(model="remote", messages=MSGS, tools=tools)
     assert info.value.body["param"] == "tools"

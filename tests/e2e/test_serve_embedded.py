@@ -23,7 +23,9 @@ def test_models_lists_use_cases(client: openai.OpenAI) -> None:
 
 
 def test_chat_plain_reports_backend_and_usage(client: openai.OpenAI) -> None:
-    raw = client.chat.completions.with_raw_response.create(model="default", messages=PROMPT, max_tokens=24, temperature=0)
+    raw = client.chat.completions.with_raw_response.create(
+        model="default", messages=PROMPT, max_tokens=24, temperature=0
+    )
     resp = raw.parse()
     assert raw.headers["x-souverain-backend"] == "gemma-3-270m"
     assert raw.headers["x-souverain-decision"] == "served"
@@ -36,9 +38,16 @@ def test_chat_plain_reports_backend_and_usage(client: openai.OpenAI) -> None:
 
 
 def test_stream_invariants_and_usage_chunk(client: openai.OpenAI) -> None:
-    chunks = list(client.chat.completions.create(
-        model="default", messages=PROMPT, max_tokens=24, temperature=0, stream=True,
-        stream_options={"include_usage": True}))
+    chunks = list(
+        client.chat.completions.create(
+            model="default",
+            messages=PROMPT,
+            max_tokens=24,
+            temperature=0,
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+    )
     assert len({c.id for c in chunks}) == 1
     with_choices = [c for c in chunks if c.choices]
     roles = [c.choices[0].delta.role for c in with_choices]
@@ -53,8 +62,12 @@ def test_stream_invariants_and_usage_chunk(client: openai.OpenAI) -> None:
 
 
 def test_stream_ends_with_done(embedded_gateway: str) -> None:
-    with httpx.stream("POST", embedded_gateway + "/v1/chat/completions", json={
-        "model": "default", "messages": PROMPT, "max_tokens": 8, "stream": True}, timeout=60) as r:
+    with httpx.stream(
+        "POST",
+        embedded_gateway + "/v1/chat/completions",
+        json={"model": "default", "messages": PROMPT, "max_tokens": 8, "stream": True},
+        timeout=60,
+    ) as r:
         assert r.status_code == 200
         assert r.headers["content-type"].startswith("text/event-stream")
         lines = [line for line in r.iter_lines() if line]
@@ -63,13 +76,18 @@ def test_stream_ends_with_done(embedded_gateway: str) -> None:
 
 @pytest.mark.parametrize("max_tokens", [1, 40])
 def test_temperature_zero_stream_equals_plain(client: openai.OpenAI, max_tokens: int) -> None:
-    msgs = [{"role": "system", "content": "You are concise."},
-            {"role": "user", "content": "Name three rivers in Europe."}]
-    plain = client.chat.completions.create(model="default", messages=msgs, max_tokens=max_tokens, temperature=0)
+    msgs = [
+        {"role": "system", "content": "You are concise."},
+        {"role": "user", "content": "Name three rivers in Europe."},
+    ]
+    plain = client.chat.completions.create(
+        model="default", messages=msgs, max_tokens=max_tokens, temperature=0
+    )
     streamed = "".join(
         c.choices[0].delta.content or ""
-        for c in client.chat.completions.create(model="default", messages=msgs, max_tokens=max_tokens,
-                                                temperature=0, stream=True)
+        for c in client.chat.completions.create(
+            model="default", messages=msgs, max_tokens=max_tokens, temperature=0, stream=True
+        )
         if c.choices
     )
     assert streamed == plain.choices[0].message.content
@@ -85,11 +103,22 @@ def test_stop_sequence_and_seed(client: openai.OpenAI) -> None:
 
 
 def test_completions_plain_and_stream(client: openai.OpenAI) -> None:
-    resp = client.completions.create(model="default", prompt="The capital of France is", max_tokens=8, temperature=0)
+    resp = client.completions.create(
+        model="default", prompt="The capital of France is", max_tokens=8, temperature=0
+    )
     assert resp.object == "text_completion" and resp.choices[0].text.strip()
     assert resp.usage.completion_tokens > 0
-    text = "".join(c.choices[0].text for c in client.completions.create(
-        model="default", prompt="The capital of France is", max_tokens=8, temperature=0, stream=True) if c.choices)
+    text = "".join(
+        c.choices[0].text
+        for c in client.completions.create(
+            model="default",
+            prompt="The capital of France is",
+            max_tokens=8,
+            temperature=0,
+            stream=True,
+        )
+        if c.choices
+    )
     assert text == resp.choices[0].text
 
 
@@ -97,7 +126,9 @@ def test_unknown_model_is_404_listing_valid_names(client: openai.OpenAI) -> None
     with pytest.raises(openai.NotFoundError) as info:
         client.chat.completions.create(model="gpt-4o", messages=PROMPT)
     err = info.value.body
-    assert err["code"] == "model_not_found" and err["param"] == "model" and "default" in err["message"]
+    assert (
+        err["code"] == "model_not_found" and err["param"] == "model" and "default" in err["message"]
+    )
 
 
 def test_readyz_and_healthz(embedded_gateway: str) -> None:
@@ -109,6 +140,12 @@ def test_readyz_and_healthz(embedded_gateway: str) -> None:
 def test_langchain_chat_openai(embedded_gateway: str) -> None:
     from langchain_openai import ChatOpenAI
 
-    llm = ChatOpenAI(base_url=embedded_gateway + "/v1", api_key="unused", model="default", max_tokens=12, temperature=0)
+    llm = ChatOpenAI(
+        base_url=embedded_gateway + "/v1",
+        api_key="unused",
+        model="default",
+        max_tokens=12,
+        temperature=0,
+    )
     out = llm.invoke("Say hello.")
     assert isinstance(out.content, str) and out.content.strip()

@@ -39,13 +39,19 @@ class FakeBackend(Backend):
         delay: float = 0.0,
     ):
         cfg = SimpleNamespace(
-            name=name, type="fake", self_hosted=self_hosted, operator=operator,
-            operator_jurisdiction=jurisdiction, location=location, open_weights=open_weights,
+            name=name,
+            type="fake",
+            self_hosted=self_hosted,
+            operator=operator,
+            operator_jurisdiction=jurisdiction,
+            location=location,
+            open_weights=open_weights,
             model="fake-model",
         )
         super().__init__(cfg)
         self.healthy = healthy
-        self.chunks = chunks if chunks is not None else [w + " " for w in text.split(" ")][:-1] + [text.split(" ")[-1]]
+        words = text.split(" ")
+        self.chunks = chunks if chunks is not None else [*(w + " " for w in words[:-1]), words[-1]]
         self.fail_before = fail_before
         self.fail_after = fail_after
         self._caps = capabilities or Capabilities(streaming=True, tools=True, json_mode=True)

@@ -35,12 +35,16 @@ class Upstream:
         self.captured: list[bytes] = []
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}/v1"
-        app = Starlette(routes=[
-            Route("/v1/models", self.models),
-            Route("/v1/chat/completions", self.chat, methods=["POST"]),
-            Route("/v1/completions", self.chat, methods=["POST"]),
-        ])
-        self._server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="error", lifespan="off"))
+        app = Starlette(
+            routes=[
+                Route("/v1/models", self.models),
+                Route("/v1/chat/completions", self.chat, methods=["POST"]),
+                Route("/v1/completions", self.chat, methods=["POST"]),
+            ]
+        )
+        self._server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="error", lifespan="off")
+        )
         self._thread = threading.Thread(target=self._server.run, daemon=True)
 
     def __enter__(self) -> Upstream:
@@ -78,7 +82,9 @@ class Upstream:
         self.captured.append(raw)
         body = json.loads(raw)
         if self.mode == "status500":
-            return JSONResponse({"error": {"message": "internal kaboom secret=sk-abcdef123456"}}, status_code=500)
+            return JSONResponse(
+                {"error": {"message": "internal kaboom secret=sk-abcdef123456"}}, status_code=500
+            )
         if self.mode == "status400":
             return JSONResponse({"error": {"message": "bad max_tokens"}}, status_code=400)
         if self.mode == "invalid_json":
@@ -92,10 +98,28 @@ class Upstream:
         if not body.get("stream"):
             if self.mode == "invalid_json_stream":
                 return Response(b"{not json", media_type="application/json")
-            choice = ({"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
-                      if chat else {"index": 0, "text": text, "finish_reason": "stop"})
-            return JSONResponse({"id": "up-1", "object": "chat.completion", "model": "up-model", "choices": [choice],
-                                 "usage": {"prompt_tokens": 11, "completion_tokens": len(text.split()), "total_tokens": 11 + len(text.split())}})
+            choice = (
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": text},
+                    "finish_reason": "stop",
+                }
+                if chat
+                else {"index": 0, "text": text, "finish_reason": "stop"}
+            )
+            return JSONResponse(
+                {
+                    "id": "up-1",
+                    "object": "chat.completion",
+                    "model": "up-model",
+                    "choices": [choice],
+                    "usage": {
+                        "prompt_tokens": 11,
+                        "completion_tokens": len(text.split()),
+                        "total_tokens": 11 + len(text.split()),
+                    },
+                }
+            )
         words = [w + " " for w in text.split(" ")]
         words[-1] = words[-1].rstrip(" ")
 
@@ -107,12 +131,30 @@ class Upstream:
                     yield b"data: {broken\n\n"
                     continue
                 delta = {"content": w} if chat else None
-                choice = {"index": 0, "delta": delta, "finish_reason": None} if chat else {"index": 0, "text": w, "finish_reason": None}
+                choice = (
+                    {"index": 0, "delta": delta, "finish_reason": None}
+                    if chat
+                    else {"index": 0, "text": w, "finish_reason": None}
+                )
                 yield b"data: " + json.dumps({"id": "up-1", "choices": [choice]}).encode() + b"\n\n"
                 await asyncio.sleep(0)
-            final = {"index": 0, "delta": {}, "finish_reason": "stop"} if chat else {"index": 0, "text": "", "finish_reason": "stop"}
+            final = (
+                {"index": 0, "delta": {}, "finish_reason": "stop"}
+                if chat
+                else {"index": 0, "text": "", "finish_reason": "stop"}
+            )
             yield b"data: " + json.dumps({"id": "up-1", "choices": [final]}).encode() + b"\n\n"
-            yield b"data: " + json.dumps({"id": "up-1", "choices": [], "usage": {"prompt_tokens": 11, "completion_tokens": len(words)}}).encode() + b"\n\n"
+            yield (
+                b"data: "
+                + json.dumps(
+                    {
+                        "id": "up-1",
+                        "choices": [],
+                        "usage": {"prompt_tokens": 11, "completion_tokens": len(words)},
+                    }
+                ).encode()
+                + b"\n\n"
+            )
             yield b"data: [DONE]\n\n"
 
         return StreamingResponse(gen(), media_type="text/event-stream")

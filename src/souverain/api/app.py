@@ -28,7 +28,14 @@ log = logging.getLogger("souverain.api")
 def _param(loc: tuple[Any, ...]) -> str | None:
     parts = [p for p in loc if p != "body"]
     # pydantic adds the union member's type name to the location (e.g. 'str', 'list[...]')
-    parts = [p for p in parts if not (isinstance(p, str) and ("[" in p or p in ("str", "int", "float", "bool", "function-after")))]
+    parts = [
+        p
+        for p in parts
+        if not (
+            isinstance(p, str)
+            and ("[" in p or p in ("str", "int", "float", "bool", "function-after"))
+        )
+    ]
     out = ""
     for p in parts:
         out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
@@ -39,7 +46,9 @@ def _validation_error(exc: RequestValidationError) -> APIError:
     errors = exc.errors()
     first = errors[0] if errors else {"loc": (), "msg": "invalid request", "type": ""}
     if first.get("type") == "json_invalid":
-        return APIError(400, f"the body is not valid JSON ({first.get('msg')})", code="invalid_json")
+        return APIError(
+            400, f"the body is not valid JSON ({first.get('msg')})", code="invalid_json"
+        )
     loc = tuple(first.get("loc", ()))
     if loc == ("body",) and first.get("type") in ("missing", "model_attributes_type", "dict_type"):
         return APIError(400, "a JSON object body is required", code="invalid_request_body")
@@ -52,7 +61,9 @@ def _validation_error(exc: RequestValidationError) -> APIError:
     return APIError(400, text, code=code, param=param)
 
 
-def create_app(config: Config, *, hooks: AuditHooks | None = None, wait_for_backends: bool = False) -> FastAPI:
+def create_app(
+    config: Config, *, hooks: AuditHooks | None = None, wait_for_backends: bool = False
+) -> FastAPI:
     """Build the gateway app. With ``wait_for_backends`` start-up waits until models are loaded."""
 
     runtime = Runtime(config, hooks)
@@ -86,19 +97,27 @@ def create_app(config: Config, *, hooks: AuditHooks | None = None, wait_for_back
 
     @app.exception_handler(BodyTooLarge)
     async def _too_large(request: Request, exc: BodyTooLarge) -> Response:
-        return Response(orjson.dumps(too_large_body(config.server.max_body_bytes)), 413, media_type="application/json")
+        return Response(
+            orjson.dumps(too_large_body(config.server.max_body_bytes)),
+            413,
+            media_type="application/json",
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         if isinstance(exc.__cause__, BodyTooLarge):  # FastAPI wraps errors raised while reading
             return await _too_large(request, exc.__cause__)
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code)
-        return error_response(APIError(exc.status_code, str(exc.detail), code=code, headers=dict(exc.headers or {})))
+        return error_response(
+            APIError(exc.status_code, str(exc.detail), code=code, headers=dict(exc.headers or {}))
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
-        return error_response(APIError(500, "internal error (see the gateway log)", code="internal_error"))
+        return error_response(
+            APIError(500, "internal error (see the gateway log)", code="internal_error")
+        )
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, str]:
@@ -110,7 +129,7 @@ def create_app(config: Config, *, hooks: AuditHooks | None = None, wait_for_back
         """Every backend loaded or reachable (JSON per backend); 503 until then."""
         names = list(runtime.backends)
         results = await asyncio.gather(*(runtime.backends[n].health() for n in names))
-        backends = {n: h.as_dict() for n, h in zip(names, results)}
+        backends = {n: h.as_dict() for n, h in zip(names, results, strict=True)}
         ready = all(h.ok for h in results)
         body = {"status": "ready" if ready else "not_ready", "backends": backends}
         return Response(orjson.dumps(body), 200 if ready else 503, media_type="application/json")

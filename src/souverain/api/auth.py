@@ -45,7 +45,11 @@ class KeyRing:
             if digest is None and k.env:
                 value = os.environ.get(k.env)
                 if not value:
-                    log.warning("api key %s: environment variable %s is not set; key disabled", k.name, k.env)
+                    log.warning(
+                        "api key %s: environment variable %s is not set; key disabled",
+                        k.name,
+                        k.env,
+                    )
                     continue
                 digest = hash_key(value.strip())
             if digest is None:
@@ -64,9 +68,14 @@ class KeyRing:
                 headers={"WWW-Authenticate": "Bearer"},
             )
         scheme, _, token = authorization.partition(" ")
-        principal = self._by_hash.get(hash_key(token.strip())) if scheme.lower() == "bearer" else None
+        principal = (
+            self._by_hash.get(hash_key(token.strip())) if scheme.lower() == "bearer" else None
+        )
         if principal is None:
             raise APIError(
-                401, "invalid API key", code="invalid_api_key", headers={"WWW-Authenticate": "Bearer"}
+                401,
+                "invalid API key",
+                code="invalid_api_key",
+                headers={"WWW-Authenticate": "Bearer"},
             )
         return principal

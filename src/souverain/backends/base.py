@@ -89,6 +89,8 @@ class GenerationRequest:
 class Usage:
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    #: True when the backend reported no usage and the counts are estimated (~4 characters/token)
+    estimated: bool = False
 
     @property
     def total_tokens(self) -> int:

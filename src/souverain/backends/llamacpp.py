@@ -26,8 +26,8 @@ from pydantic import Field
 from souverain.backends.base import (
     Backend,
     BackendError,
-    BackendRejected,
     BackendOverloaded,
+    BackendRejected,
     BackendUnavailable,
     Capabilities,
     GenerationRequest,
@@ -80,7 +80,10 @@ def _new_llama(path: Path, cfg: LlamaCppConfig) -> Any:
     threads = cfg.n_threads or max(1, os.cpu_count() or 1)
     repack = cfg.repack == "on" or (cfg.repack == "auto" and not _amx_build())
     kwargs: dict[str, Any] = dict(
-        model_path=str(path), n_ctx=cfg.n_ctx, n_threads=threads, n_threads_batch=threads,
+        model_path=str(path),
+        n_ctx=cfg.n_ctx,
+        n_threads=threads,
+        n_threads_batch=threads,
         verbose=False,
     )
     if repack:
@@ -134,7 +137,9 @@ class LlamaCppBackend(Backend):
 
     @property
     def capabilities(self) -> Capabilities:
-        return Capabilities(streaming=True, tools=False, json_mode=True, context_length=self.config.n_ctx)
+        return Capabilities(
+            streaming=True, tools=False, json_mode=True, context_length=self.config.n_ctx
+        )
 
     # -- lifecycle ----------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -218,7 +223,9 @@ class LlamaCppBackend(Backend):
             if not future.done():
                 future.add_done_callback(lambda f: f.exception())
 
-    def _generate(self, req: GenerationRequest, emit: Callable[[Any], None], cancel: threading.Event) -> None:
+    def _generate(
+        self, req: GenerationRequest, emit: Callable[[Any], None], cancel: threading.Event
+    ) -> None:
         try:
             if not cancel.is_set():
                 self._run(req, emit, cancel)
@@ -253,7 +260,9 @@ class LlamaCppBackend(Backend):
                 raise BackendRejected(self.name, f"unsupported JSON schema: {exc}") from None
         return None
 
-    def _run(self, req: GenerationRequest, emit: Callable[[Any], None], cancel: threading.Event) -> None:
+    def _run(
+        self, req: GenerationRequest, emit: Callable[[Any], None], cancel: threading.Event
+    ) -> None:
         import llama_cpp
 
         llm = self._llm

@@ -75,6 +75,13 @@ def _sanitize(text: str, secret: str | None, limit: int = 200) -> str:
     return text[:limit]
 
 
+def _estimate_prompt_tokens(request: GenerationRequest) -> int:
+    if request.kind == "chat":
+        text = orjson.dumps(request.messages or [])
+        return max(1, len(text) // 4)
+    return max(1, len(str(request.prompt or "")) // 4)
+
+
 class OpenAIBackend(Backend):
     type_name = "openai"
     config_model = OpenAIConfig
@@ -105,8 +112,12 @@ class OpenAIBackend(Backend):
         self._client = httpx.AsyncClient(
             base_url=self._base,
             headers=headers,
-            timeout=httpx.Timeout(connect=t.connect, read=t.first_byte, write=t.first_byte, pool=t.connect),
-            limits=httpx.Limits(max_connections=self.config.max_connections, max_keepalive_connections=32),
+            timeout=httpx.Timeout(
+                connect=t.connect, read=t.first_byte, write=t.first_byte, pool=t.connect
+            ),
+            limits=httpx.Limits(
+                max_connections=self.config.max_connections, max_keepalive_connections=32
+            ),
             trust_env=False,  # no proxy picked up from the environment: only the configured URL
         )
 
@@ -155,7 +166,9 @@ class OpenAIBackend(Backend):
             path = "/completions"
             body["prompt"] = req.prompt
         if req.max_tokens is not None:
-            body[self.config.max_tokens_field if req.kind == "chat" else "max_tokens"] = req.max_tokens
+            body[self.config.max_tokens_field if req.kind == "chat" else "max_tokens"] = (
+                req.max_tokens
+            )
         for key in ("temperature", "top_p", "seed", "response_format", "tools", "tool_choice"):
             value = getattr(req, key)
             if value is not None:
@@ -173,19 +186,23 @@ class OpenAIBackend(Backend):
         if status == 429:
             retry = resp.headers.get("retry-after")
             return BackendOverloaded(
-                self.name, "the upstream is rate-limiting (HTTP 429)",
+                self.name,
+                "the upstream is rate-limiting (HTTP 429)",
                 retry_after=float(retry) if retry and retry.isdigit() else 5.0,
             )
         if status in (401, 403):
             return BackendBadResponse(
-                self.name, f"the upstream rejected the credentials (HTTP {status}); check api_key_env"
+                self.name,
+                f"the upstream rejected the credentials (HTTP {status}); check api_key_env",
             )
         if status in (400, 422):
             message = ""
             with contextlib.suppress(Exception):
                 message = str(orjson.loads(body).get("error", {}).get("message", ""))
             detail = f": {_sanitize(message, self._api_key())}" if message else ""
-            return BackendRejected(self.name, f"the upstream rejected the request (HTTP {status}){detail}")
+            return BackendRejected(
+                self.name, f"the upstream rejected the request (HTTP {status}){detail}"
+            )
         if status >= 500:
             return BackendBadResponse(self.name, f"the upstream failed (HTTP {status})")
         return BackendBadResponse(self.name, f"unexpected upstream status HTTP {status}")
@@ -203,7 +220,9 @@ class OpenAIBackend(Backend):
             return BackendTimeout(self.name, f"{what} {t.first_byte:g}s")
         if isinstance(exc, httpx.TimeoutException):
             return BackendTimeout(self.name, "the upstream timed out")
-        return BackendBadResponse(self.name, f"connection to the upstream lost ({type(exc).__name__})")
+        return BackendBadResponse(
+            self.name, f"connection to the upstream lost ({type(exc).__name__})"
+        )
 
     # -- generation -----------------------------------------------------------------------------------
     async def complete(self, request: GenerationRequest) -> Completion:
@@ -212,9 +231,13 @@ class OpenAIBackend(Backend):
         path, body = self._body(request, stream=False)
         try:
             async with asyncio.timeout(self.config.timeouts.total):
-                resp = await self._client.post(path, content=orjson.dumps(body), headers={"Content-Type": "application/json"})
+                resp = await self._client.post(
+                    path, content=orjson.dumps(body), headers={"Content-Type": "application/json"}
+                )
         except TimeoutError:
-            raise BackendTimeout(self.name, f"no complete answer within {self.config.timeouts.total:g}s") from None
+            raise BackendTimeout(
+                self.name, f"no complete answer within {self.config.timeouts.total:g}s"
+            ) from None
         except httpx.HTTPError as exc:
             raise self._transport_error(exc, started=False) from None
         if resp.status_code != 200:
@@ -233,10 +256,19 @@ class OpenAIBackend(Backend):
             return Completion(
                 text=str(text),
                 finish_reason=str(finish),
-                usage=Usage(int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)),
+                usage=Usage(
+                    int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
+                ),
                 tool_calls=tool_calls,
             )
-        except (orjson.JSONDecodeError, KeyError, IndexError, TypeError, AttributeError, ValueError):
+        except (
+            orjson.JSONDecodeError,
+            KeyError,
+            IndexError,
+            TypeError,
+            AttributeError,
+            ValueError,
+        ):
             raise BackendBadResponse(self.name, "the upstream sent an invalid response") from None
 
     async def stream(self, request: GenerationRequest) -> AsyncIterator[StreamEvent]:
@@ -247,18 +279,26 @@ class OpenAIBackend(Backend):
         started = False
         try:
             async with self._client.stream(
-                "POST", path, content=orjson.dumps(body), headers={"Content-Type": "application/json"}
+                "POST",
+                path,
+                content=orjson.dumps(body),
+                headers={"Content-Type": "application/json"},
             ) as resp:
                 if resp.status_code != 200:
                     raise self._status_error(resp, await resp.aread())
                 if not resp.headers.get("content-type", "").startswith("text/event-stream"):
-                    raise BackendBadResponse(self.name, "the upstream did not answer with an event stream")
+                    raise BackendBadResponse(
+                        self.name, "the upstream did not answer with an event stream"
+                    )
                 finish: str | None = None
                 usage: Usage | None = None
                 done = False
+                chars = 0
                 async for line in resp.aiter_lines():
                     if time.monotonic() > deadline:
-                        raise BackendTimeout(self.name, f"no complete answer within {self.config.timeouts.total:g}s")
+                        raise BackendTimeout(
+                            self.name, f"no complete answer within {self.config.timeouts.total:g}s"
+                        )
                     if not line.startswith("data:"):
                         continue
                     payload = line[5:].strip()
@@ -270,16 +310,23 @@ class OpenAIBackend(Backend):
                     finish = chunk_finish or finish
                     usage = chunk_usage or usage
                     if event is not None:
+                        chars += len(event.text)
                         yield event
                 if not done and finish is None:
                     raise BackendBadResponse(self.name, "the upstream ended the stream early")
-                yield StreamEvent(finish_reason=finish or "stop", usage=usage or Usage())
+                if usage is None:  # the upstream ignores stream_options.include_usage
+                    usage = Usage(
+                        _estimate_prompt_tokens(request), max(1, chars // 4), estimated=True
+                    )
+                yield StreamEvent(finish_reason=finish or "stop", usage=usage)
         except BackendError:
             raise
         except httpx.HTTPError as exc:
             raise self._transport_error(exc, started) from None
 
-    def _parse_chunk(self, payload: str, kind: str) -> tuple[StreamEvent | None, str | None, Usage | None]:
+    def _parse_chunk(
+        self, payload: str, kind: str
+    ) -> tuple[StreamEvent | None, str | None, Usage | None]:
         try:
             data = orjson.loads(payload)
             if "error" in data:
@@ -287,7 +334,9 @@ class OpenAIBackend(Backend):
             usage = None
             if data.get("usage"):
                 u = data["usage"]
-                usage = Usage(int(u.get("prompt_tokens") or 0), int(u.get("completion_tokens") or 0))
+                usage = Usage(
+                    int(u.get("prompt_tokens") or 0), int(u.get("completion_tokens") or 0)
+                )
             choices = data.get("choices") or []
             if not choices:
                 return None, None, usage
@@ -299,12 +348,23 @@ class OpenAIBackend(Backend):
                 tool_calls = delta.get("tool_calls") or None
             else:
                 text, tool_calls = choice.get("text") or "", None
-            event = StreamEvent(text=str(text), tool_calls=tool_calls) if (text or tool_calls) else None
+            event = (
+                StreamEvent(text=str(text), tool_calls=tool_calls) if (text or tool_calls) else None
+            )
             return event, finish, usage
         except BackendError:
             raise
-        except (orjson.JSONDecodeError, KeyError, IndexError, TypeError, AttributeError, ValueError):
-            raise BackendBadResponse(self.name, "the upstream sent invalid JSON in the stream") from None
+        except (
+            orjson.JSONDecodeError,
+            KeyError,
+            IndexError,
+            TypeError,
+            AttributeError,
+            ValueError,
+        ):
+            raise BackendBadResponse(
+                self.name, "the upstream sent invalid JSON in the stream"
+            ) from None
 
 
 __all__ = ["OpenAIBackend", "OpenAIConfig", "merge_tool_call_deltas"]

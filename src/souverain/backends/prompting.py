@@ -38,7 +38,9 @@ def content_text(content: Any) -> str:
 
 
 def plain_prompt(messages: list[dict[str, Any]]) -> tuple[str, list[str]]:
-    system = [content_text(m.get("content")) for m in messages if m.get("role") in ("system", "developer")]
+    system = [
+        content_text(m.get("content")) for m in messages if m.get("role") in ("system", "developer")
+    ]
     lines: list[str] = []
     for m in messages:
         role = m.get("role")
@@ -71,5 +73,7 @@ class TemplatePrompter:
         # llama.cpp adds BOS itself when tokenizing; avoid a doubled BOS from the template.
         if self._bos and prompt.startswith(self._bos):
             prompt = prompt[len(self._bos) :]
-        stop = result.stop if isinstance(result.stop, list) else [result.stop] if result.stop else []
+        stop = (
+            result.stop if isinstance(result.stop, list) else [result.stop] if result.stop else []
+        )
         return prompt, [s for s in stop if s]

@@ -91,12 +91,14 @@ def semantic_problems(cfg: Config) -> list[tuple[str, str]]:
             else:
                 known.append(cfg.backends[names[bname]])
         if len(set(uc.backends)) != len(uc.backends):
-            problems.append((f"{base}.backends", f"use case {uc.name!r}: a backend is listed twice"))
+            problems.append(
+                (f"{base}.backends", f"use case {uc.name!r}: a backend is listed twice")
+            )
         if known:
             reasons = [static_exclusion(uc.policy, BackendMetadata.from_config(b)) for b in known]
             if all(r is not None for r in reasons):
                 fields = sorted({r[0] for r in reasons if r})
-                detail = "; ".join(f"{b.name}: {r[1]}" for b, r in zip(known, reasons) if r)
+                detail = "; ".join(f"{b.name}: {r[1]}" for b, r in zip(known, reasons, strict=True) if r)
                 for field in fields:
                     problems.append(
                         (
@@ -119,7 +121,9 @@ def semantic_problems(cfg: Config) -> list[tuple[str, str]]:
     for i, key in enumerate(cfg.api_keys):
         base = f"api_keys[{i}]"
         if (key.sha256 is None) == (key.env is None):
-            problems.append((base, "give exactly one of sha256 (hex digest) or env (variable name)"))
+            problems.append(
+                (base, "give exactly one of sha256 (hex digest) or env (variable name)")
+            )
         for j, uc in enumerate(key.use_cases):
             if uc != "*" and uc not in uc_names:
                 problems.append((f"{base}.use_cases[{j}]", f"unknown use case {uc!r}"))

@@ -38,8 +38,14 @@ class Refusal(Exception):
     """The request may not be served. Maps to an OpenAI-shaped error."""
 
     def __init__(
-        self, status: int, code: str, message: str, *, param: str | None = None,
-        type_: str = "invalid_request_error", headers: dict[str, str] | None = None,
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        param: str | None = None,
+        type_: str = "invalid_request_error",
+        headers: dict[str, str] | None = None,
     ):
         super().__init__(message)
         self.status, self.code, self.message, self.param = status, code, message, param
@@ -80,7 +86,9 @@ class Outcome:
 class AuditHooks:
     """Where the pipeline reports; the ledger and metrics implement these. Default: nothing."""
 
-    async def before_egress(self, ctx: CallContext, placement: Placement, backend: Backend, decision: Decision) -> None:
+    async def before_egress(
+        self, ctx: CallContext, placement: Placement, backend: Backend, decision: Decision
+    ) -> None:
         """Called before anything leaves for a non-self-hosted backend; raising refuses."""
 
     async def finish(self, outcome: Outcome) -> None:
@@ -91,9 +99,16 @@ class Answer:
     """An answer being produced by the chosen backend. Iterate :meth:`events` exactly once."""
 
     def __init__(
-        self, pipeline: Pipeline, ctx: CallContext, placement: Placement, backend: Backend,
-        decision: Decision, request: GenerationRequest, first: StreamEvent | None,
-        rest: AsyncIterator[StreamEvent] | None, completion: Completion | None,
+        self,
+        pipeline: Pipeline,
+        ctx: CallContext,
+        placement: Placement,
+        backend: Backend,
+        decision: Decision,
+        request: GenerationRequest,
+        first: StreamEvent | None,
+        rest: AsyncIterator[StreamEvent] | None,
+        completion: Completion | None,
         pseudonymizer: Pseudonymizer | None,
     ):
         self.pipeline, self.ctx, self.placement = pipeline, ctx, placement
@@ -113,14 +128,31 @@ class Answer:
             return c
         calls = None
         if c.tool_calls:
-            calls = [dict(tc, function={**tc.get("function", {}), "arguments": self._pz.restore(tc.get("function", {}).get("arguments", ""))}) for tc in c.tool_calls]
+            calls = [
+                dict(
+                    tc,
+                    function={
+                        **tc.get("function", {}),
+                        "arguments": self._pz.restore(tc.get("function", {}).get("arguments", "")),
+                    },
+                )
+                for tc in c.tool_calls
+            ]
         return Completion(self._pz.restore(c.text), c.finish_reason, c.usage, calls)
 
     async def finish_completion(self) -> Completion:
         """Non-streamed: audit and return the (restored) completion."""
         comp = self.restored_completion()
-        await self.pipeline._finish(self.ctx, self.placement, self.backend, self.decision, self.request,
-                                    usage=comp.usage, ttft_s=self.ttft_s, finish_reason=comp.finish_reason)
+        await self.pipeline._finish(
+            self.ctx,
+            self.placement,
+            self.backend,
+            self.decision,
+            self.request,
+            usage=comp.usage,
+            ttft_s=self.ttft_s,
+            finish_reason=comp.finish_reason,
+        )
         return comp
 
     async def events(self) -> AsyncIterator[StreamEvent]:
@@ -145,35 +177,54 @@ class Answer:
                         for r in arg_restorers.values():
                             r.flush()
                     ok = True
-                    await self.pipeline._finish(self.ctx, self.placement, self.backend, self.decision,
-                                                self.request, usage=usage, ttft_s=self.ttft_s,
-                                                finish_reason=finish)
+                    await self.pipeline._finish(
+                        self.ctx,
+                        self.placement,
+                        self.backend,
+                        self.decision,
+                        self.request,
+                        usage=usage,
+                        ttft_s=self.ttft_s,
+                        finish_reason=finish,
+                    )
                     yield StreamEvent(finish_reason=finish, usage=usage)
                     return
                 if restorer is not None:
                     if event.text:
-                        event = StreamEvent(text=restorer.feed(event.text), tool_calls=event.tool_calls)
+                        event = StreamEvent(
+                            text=restorer.feed(event.text), tool_calls=event.tool_calls
+                        )
                     if event.tool_calls:
-                        event.tool_calls = [self._restore_call(d, arg_restorers) for d in event.tool_calls]
+                        event.tool_calls = [
+                            self._restore_call(d, arg_restorers) for d in event.tool_calls
+                        ]
                 if event.text or event.tool_calls:
                     yield event
                 event = await anext(rest, None)
             # the backend ended without a final event
             raise BackendError(self.backend.name, "the answer ended without a finish reason")
         except BackendError as exc:
-            await self.pipeline._fail(self.ctx, self.placement, self.backend, self.request, exc, usage)
+            await self.pipeline._fail(
+                self.ctx, self.placement, self.backend, self.request, exc, usage
+            )
             raise
         finally:
             if not ok and self._rest is not None:
                 await self._rest.aclose()
                 if not self.pipeline._finished(self.ctx):
                     await self.pipeline._fail(
-                        self.ctx, self.placement, self.backend, self.request,
-                        BackendError(self.backend.name, "client disconnected"), usage,
+                        self.ctx,
+                        self.placement,
+                        self.backend,
+                        self.request,
+                        BackendError(self.backend.name, "client disconnected"),
+                        usage,
                         code="client_disconnected",
                     )
 
-    def _restore_call(self, delta: dict[str, Any], restorers: dict[int, StreamRestorer]) -> dict[str, Any]:
+    def _restore_call(
+        self, delta: dict[str, Any], restorers: dict[int, StreamRestorer]
+    ) -> dict[str, Any]:
         fn = delta.get("function")
         if not fn or not fn.get("arguments") or self._pz is None:
             return delta
@@ -182,7 +233,9 @@ class Answer:
 
 
 class Pipeline:
-    def __init__(self, backends: dict[str, Backend], scanner: Scanner, hooks: AuditHooks | None = None):
+    def __init__(
+        self, backends: dict[str, Backend], scanner: Scanner, hooks: AuditHooks | None = None
+    ):
         self.backends = backends
         self.scanner = scanner
         self.hooks = hooks or AuditHooks()
@@ -190,10 +243,14 @@ class Pipeline:
     def _finished(self, ctx: CallContext) -> bool:
         return ctx.recorded
 
-    def plan(self, ctx: CallContext, request: GenerationRequest, **kwargs: Any) -> tuple[Placement, ContentScan]:
+    def plan(
+        self, ctx: CallContext, request: GenerationRequest, **kwargs: Any
+    ) -> tuple[Placement, ContentScan]:
         content = ContentScan(self.scanner, request)
         needs = Needs(
-            stream=ctx.stream, tools=request.uses_tools(), json_mode=request.uses_json_mode(),
+            stream=ctx.stream,
+            tools=request.uses_tools(),
+            json_mode=request.uses_json_mode(),
             context_tokens=request_char_count(request) // 4,
         )
         return place(ctx.use_case, self.backends, content.findings, needs, **kwargs), content
@@ -203,23 +260,51 @@ class Pipeline:
         placement, content = self.plan(ctx, request)
         if placement.blocked:
             types = ", ".join(placement.blocked_types)
-            raise await self._refuse(ctx, placement, request, Refusal(
-                403, "sensitive_data_blocked",
-                f"the request contains data the use case {ctx.use_case.name!r} blocks: {types} "
-                "(values are not shown); remove it and retry", type_="policy_error"))
+            raise await self._refuse(
+                ctx,
+                placement,
+                request,
+                Refusal(
+                    403,
+                    "sensitive_data_blocked",
+                    f"the request contains data the use case {ctx.use_case.name!r} blocks: {types} "
+                    "(values are not shown); remove it and retry",
+                    type_="policy_error",
+                ),
+            )
         if not placement.candidates:
             if placement.only_capability_gaps():
-                raise await self._refuse(ctx, placement, request, Refusal(
-                    400, "unsupported_parameter", placement.refusal_message(),
-                    param="tools" if request.uses_tools() else "response_format" if request.uses_json_mode() else None))
-            raise await self._refuse(ctx, placement, request, Refusal(
-                503, "no_compliant_backend", placement.refusal_message(), type_="policy_error"))
+                raise await self._refuse(
+                    ctx,
+                    placement,
+                    request,
+                    Refusal(
+                        400,
+                        "unsupported_parameter",
+                        placement.refusal_message(),
+                        param="tools"
+                        if request.uses_tools()
+                        else "response_format"
+                        if request.uses_json_mode()
+                        else None,
+                    ),
+                )
+            raise await self._refuse(
+                ctx,
+                placement,
+                request,
+                Refusal(
+                    503, "no_compliant_backend", placement.refusal_message(), type_="policy_error"
+                ),
+            )
 
         last_error: BackendError | None = None
         for candidate in placement.candidates:
             backend = candidate.backend
             pz = Pseudonymizer() if candidate.pseudonymize else None
-            outgoing = content.pseudonymized(placement.pseudonymize_categories, pz) if pz else request
+            outgoing = (
+                content.pseudonymized(placement.pseudonymize_categories, pz) if pz else request
+            )
             decision: Decision = "pseudonymized" if pz is not None and pz.count else "served"
             if pz is not None and not pz.count:
                 pz = None
@@ -234,47 +319,117 @@ class Pipeline:
                     first = await anext(rest, None)
                     if first is None:
                         raise BackendError(backend.name, "empty answer")
-                    answer = Answer(self, ctx, placement, backend, decision, outgoing, first, rest, None, pz)
+                    answer = Answer(
+                        self, ctx, placement, backend, decision, outgoing, first, rest, None, pz
+                    )
                 else:
                     completion = await backend.complete(outgoing)
-                    answer = Answer(self, ctx, placement, backend, decision, outgoing, None, None, completion, pz)
+                    answer = Answer(
+                        self,
+                        ctx,
+                        placement,
+                        backend,
+                        decision,
+                        outgoing,
+                        None,
+                        None,
+                        completion,
+                        pz,
+                    )
                 answer.ttft_s = time.perf_counter() - ctx.started
                 return answer
             except BackendRejected as exc:
                 await self._fail(ctx, placement, backend, outgoing, exc, Usage())
                 raise
             except BackendError as exc:
-                placement.excluded.append(Exclusion(backend.name, "failed", f"failed: {exc.message}"))
+                placement.excluded.append(
+                    Exclusion(backend.name, "failed", f"failed: {exc.message}")
+                )
                 last_error = exc
                 continue
         assert last_error is not None
         if len(placement.candidates) > 1:
             tried = "; ".join(str(e) for e in placement.excluded if e.kind == "failed")
             last_error.message = f"{last_error.message} (all compliant backends failed: {tried})"
-        await self._fail(ctx, placement, placement.candidates[-1].backend, request, last_error, Usage())
+        await self._fail(
+            ctx, placement, placement.candidates[-1].backend, request, last_error, Usage()
+        )
         if isinstance(last_error, BackendOverloaded):
             raise last_error
         raise last_error
 
-    async def _refuse(self, ctx: CallContext, placement: Placement, request: GenerationRequest, refusal: Refusal) -> Refusal:
-        await self._record(Outcome(
-            ctx, "refused", "refused", placement, None, http_status=refusal.status,
-            error_code=refusal.code, reason=refusal.message, request=request,
-            duration_s=time.perf_counter() - ctx.started))
+    async def _refuse(
+        self, ctx: CallContext, placement: Placement, request: GenerationRequest, refusal: Refusal
+    ) -> Refusal:
+        await self._record(
+            Outcome(
+                ctx,
+                "refused",
+                "refused",
+                placement,
+                None,
+                http_status=refusal.status,
+                error_code=refusal.code,
+                reason=refusal.message,
+                request=request,
+                duration_s=time.perf_counter() - ctx.started,
+            )
+        )
         return refusal
 
-    async def _fail(self, ctx: CallContext, placement: Placement, backend: Backend | None,
-                    request: GenerationRequest, exc: BackendError, usage: Usage, *, code: str | None = None) -> None:
-        await self._record(Outcome(
-            ctx, "failed", "failed", placement, backend, usage=usage, http_status=exc.status,
-            error_code=code or exc.code, reason=str(exc), request=request,
-            duration_s=time.perf_counter() - ctx.started))
+    async def _fail(
+        self,
+        ctx: CallContext,
+        placement: Placement,
+        backend: Backend | None,
+        request: GenerationRequest,
+        exc: BackendError,
+        usage: Usage,
+        *,
+        code: str | None = None,
+    ) -> None:
+        await self._record(
+            Outcome(
+                ctx,
+                "failed",
+                "failed",
+                placement,
+                backend,
+                usage=usage,
+                http_status=exc.status,
+                error_code=code or exc.code,
+                reason=str(exc),
+                request=request,
+                duration_s=time.perf_counter() - ctx.started,
+            )
+        )
 
-    async def _finish(self, ctx: CallContext, placement: Placement, backend: Backend, decision: Decision,
-                      request: GenerationRequest, *, usage: Usage, ttft_s: float | None, finish_reason: str | None) -> None:
-        await self._record(Outcome(
-            ctx, decision, "completed", placement, backend, usage=usage, ttft_s=ttft_s,
-            duration_s=time.perf_counter() - ctx.started, request=request, finish_reason=finish_reason))
+    async def _finish(
+        self,
+        ctx: CallContext,
+        placement: Placement,
+        backend: Backend,
+        decision: Decision,
+        request: GenerationRequest,
+        *,
+        usage: Usage,
+        ttft_s: float | None,
+        finish_reason: str | None,
+    ) -> None:
+        await self._record(
+            Outcome(
+                ctx,
+                decision,
+                "completed",
+                placement,
+                backend,
+                usage=usage,
+                ttft_s=ttft_s,
+                duration_s=time.perf_counter() - ctx.started,
+                request=request,
+                finish_reason=finish_reason,
+            )
+        )
 
     async def _record(self, outcome: Outcome) -> None:
         if outcome.ctx.recorded:

@@ -35,7 +35,9 @@ class Runtime:
 
         With ``wait=False`` loading goes on in the background and ``/readyz`` reports progress.
         """
-        self._start_tasks = [asyncio.create_task(b.start(), name=f"start-{b.name}") for b in self.backends.values()]
+        self._start_tasks = [
+            asyncio.create_task(b.start(), name=f"start-{b.name}") for b in self.backends.values()
+        ]
         if wait:
             await asyncio.gather(*self._start_tasks)
 

@@ -21,7 +21,11 @@ from souverain.config.models import UseCaseConfig
 from souverain.policy.rules import static_exclusion
 
 ExclusionKind = Literal["policy", "capability", "data", "health", "removed", "failed"]
-CATEGORY_FIELD = {"personal_data": "personal_data", "secret": "secrets", "confidential": "confidential"}
+CATEGORY_FIELD = {
+    "personal_data": "personal_data",
+    "secret": "secrets",
+    "confidential": "confidential",
+}
 
 
 class FindingLike(Protocol):
@@ -129,9 +133,7 @@ def place(
     by_category: dict[str, Counter[str]] = {}
     for f in found:
         by_category.setdefault(f.category, Counter())[f.type] += 1
-    placement = Placement(
-        use_case=use_case.name, data_types=dict(Counter(f.type for f in found))
-    )
+    placement = Placement(use_case=use_case.name, data_types=dict(Counter(f.type for f in found)))
 
     actions = {cat: getattr(policy, fld) for cat, fld in CATEGORY_FIELD.items()}
     for cat, counts in by_category.items():
@@ -139,7 +141,9 @@ def place(
             placement.blocked_types.extend(sorted(counts))
     if placement.blocked:
         return placement
-    keep_local = {cat: counts for cat, counts in by_category.items() if actions.get(cat) == "keep-local"}
+    keep_local = {
+        cat: counts for cat, counts in by_category.items() if actions.get(cat) == "keep-local"
+    }
     placement.pseudonymize_categories = frozenset(
         cat for cat in by_category if actions.get(cat) == "pseudonymize"
     )

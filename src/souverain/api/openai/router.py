@@ -14,9 +14,15 @@ router = APIRouter(prefix="/v1", tags=["openai"])
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"description": desc}
     for code, desc in {
-        400: "invalid request", 401: "missing or invalid API key", 403: "use case not granted, or data blocked",
-        404: "unknown model (use case)", 413: "body too large", 429: "queue full or budget exceeded",
-        502: "backend failed", 503: "no compliant backend", 504: "backend timed out",
+        400: "invalid request",
+        401: "missing or invalid API key",
+        403: "use case not granted, or data blocked",
+        404: "unknown model (use case)",
+        413: "body too large",
+        429: "queue full or budget exceeded",
+        502: "backend failed",
+        503: "no compliant backend",
+        504: "backend timed out",
     }.items()
 }
 
@@ -26,7 +32,13 @@ async def list_models(request: Request) -> dict[str, Any]:
     runtime = request.app.state.runtime
     principal = runtime.keyring.authenticate(request.headers.get("authorization"))
     data = [
-        {"id": u.name, "object": "model", "created": 0, "owned_by": "souverain", "description": u.description}
+        {
+            "id": u.name,
+            "object": "model",
+            "created": 0,
+            "owned_by": "souverain",
+            "description": u.description,
+        }
         for u in runtime.config.use_cases
         if principal.may_use(u.name)
     ]

@@ -74,7 +74,9 @@ def chat_request(req: ChatCompletionRequest, request_id: str) -> GenerationReque
         top_p=req.top_p,
         stop=req.stop_list(),
         seed=req.seed,
-        response_format=req.response_format if req.response_format and req.response_format.get("type") != "text" else None,
+        response_format=req.response_format
+        if req.response_format and req.response_format.get("type") != "text"
+        else None,
         tools=req.tools or None,
         tool_choice=req.tool_choice if req.tools else None,
         extra={k: getattr(req, k) for k in FORWARDED_EXTRA if getattr(req, k) is not None},
@@ -124,14 +126,24 @@ def _headers(answer: Answer, use_case: str) -> dict[str, str]:
 
 
 def refusal_error(ref: Refusal, use_case: str, request_id: str) -> APIError:
-    headers = {"X-Souverain-Decision": "refused", "X-Souverain-Use-Case": use_case, "X-Request-Id": request_id}
+    headers = {
+        "X-Souverain-Decision": "refused",
+        "X-Souverain-Use-Case": use_case,
+        "X-Request-Id": request_id,
+    }
     headers.update(ref.headers)
-    return APIError(ref.status, ref.message, code=ref.code, param=ref.param, type_=ref.type, headers=headers)
+    return APIError(
+        ref.status, ref.message, code=ref.code, param=ref.param, type_=ref.type, headers=headers
+    )
 
 
 def backend_error(exc: BackendError, use_case: str, request_id: str) -> APIError:
-    headers = {"X-Souverain-Backend": exc.backend, "X-Souverain-Decision": "failed",
-               "X-Souverain-Use-Case": use_case, "X-Request-Id": request_id}
+    headers = {
+        "X-Souverain-Backend": exc.backend,
+        "X-Souverain-Decision": "failed",
+        "X-Souverain-Use-Case": use_case,
+        "X-Request-Id": request_id,
+    }
     if exc.retry_after is not None:
         headers["Retry-After"] = str(max(1, round(exc.retry_after)))
     param = "messages" if exc.code == "context_length_exceeded" else None
@@ -144,7 +156,9 @@ async def generate(
     kind = "chat" if isinstance(wire, ChatCompletionRequest) else "completion"
     use_case = resolve_use_case(runtime, principal, wire.model)
     request_id = new_request_id(kind)
-    greq = chat_request(wire, request_id) if kind == "chat" else completion_request(wire, request_id)  # type: ignore[arg-type]
+    greq = (
+        chat_request(wire, request_id) if kind == "chat" else completion_request(wire, request_id)
+    )  # type: ignore[arg-type]
     stream = bool(wire.stream)
     ctx = CallContext(request_id, use_case, principal.name, stream=stream)
     try:
@@ -160,7 +174,11 @@ async def generate(
         except BackendError as exc:
             raise backend_error(exc, use_case.name, request_id) from None
         body = completion_body(kind, request_id, created, answer.backend_name, comp)
-        return Response(orjson.dumps(body), media_type="application/json", headers=_headers(answer, use_case.name))
+        return Response(
+            orjson.dumps(body),
+            media_type="application/json",
+            headers=_headers(answer, use_case.name),
+        )
     include_usage = bool(wire.stream_options and wire.stream_options.include_usage)
     return StreamingResponse(
         sse_stream(kind, answer, created, include_usage),
@@ -169,7 +187,9 @@ async def generate(
     )
 
 
-def completion_body(kind: str, request_id: str, created: int, model: str, comp: Any) -> dict[str, Any]:
+def completion_body(
+    kind: str, request_id: str, created: int, model: str, comp: Any
+) -> dict[str, Any]:
     finish = comp.finish_reason if comp.finish_reason != "cancelled" else "stop"
     if kind == "chat":
         message: dict[str, Any] = {"role": "assistant", "content": comp.text}
@@ -177,28 +197,49 @@ def completion_body(kind: str, request_id: str, created: int, model: str, comp: 
             message["tool_calls"] = comp.tool_calls
             if not comp.text:
                 message["content"] = None
-        choice: dict[str, Any] = {"index": 0, "message": message, "logprobs": None, "finish_reason": finish}
+        choice: dict[str, Any] = {
+            "index": 0,
+            "message": message,
+            "logprobs": None,
+            "finish_reason": finish,
+        }
         obj = "chat.completion"
     else:
         choice = {"index": 0, "text": comp.text, "logprobs": None, "finish_reason": finish}
         obj = "text_completion"
     return {
-        "id": request_id, "object": obj, "created": created, "model": model,
-        "system_fingerprint": None, "choices": [choice], "usage": comp.usage.as_dict(),
+        "id": request_id,
+        "object": obj,
+        "created": created,
+        "model": model,
+        "system_fingerprint": None,
+        "choices": [choice],
+        "usage": comp.usage.as_dict(),
     }
 
 
-async def sse_stream(kind: str, answer: Answer, created: int, include_usage: bool) -> AsyncIterator[bytes]:
+async def sse_stream(
+    kind: str, answer: Answer, created: int, include_usage: bool
+) -> AsyncIterator[bytes]:
     """Frame the answer as OpenAI SSE: same id everywhere, role only in the first delta,
     finish_reason exactly once, optional usage chunk, then ``data: [DONE]``."""
     obj = "chat.completion.chunk" if kind == "chat" else "text_completion"
-    head = orjson.dumps({"id": answer.ctx.request_id, "object": obj, "created": created,
-                         "model": answer.backend_name, "system_fingerprint": None})[:-1]
+    head = orjson.dumps(
+        {
+            "id": answer.ctx.request_id,
+            "object": obj,
+            "created": created,
+            "model": answer.backend_name,
+            "system_fingerprint": None,
+        }
+    )[:-1]
     usage_null = b',"usage":null' if include_usage else b""
     first = True
 
     def chunk(choice: dict[str, Any]) -> bytes:
-        return b"data: " + head + b',"choices":[' + orjson.dumps(choice) + b"]" + usage_null + b"}\n\n"
+        return (
+            b"data: " + head + b',"choices":[' + orjson.dumps(choice) + b"]" + usage_null + b"}\n\n"
+        )
 
     try:
         async for ev in answer.events():
@@ -206,11 +247,19 @@ async def sse_stream(kind: str, answer: Answer, created: int, include_usage: boo
                 finish = "stop" if ev.finish_reason == "cancelled" else ev.finish_reason
                 if kind == "chat":
                     delta: dict[str, Any] = {"role": "assistant", "content": ""} if first else {}
-                    yield chunk({"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish})
+                    yield chunk(
+                        {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
+                    )
                 else:
                     yield chunk({"index": 0, "text": "", "logprobs": None, "finish_reason": finish})
                 if include_usage and ev.usage is not None:
-                    yield (b"data: " + head + b',"choices":[],"usage":' + orjson.dumps(ev.usage.as_dict()) + b"}\n\n")
+                    yield (
+                        b"data: "
+                        + head
+                        + b',"choices":[],"usage":'
+                        + orjson.dumps(ev.usage.as_dict())
+                        + b"}\n\n"
+                    )
                 break
             if kind == "chat":
                 delta = {"role": "assistant"} if first else {}
