@@ -26,7 +26,11 @@ app.add_typer(keys_app, name="keys")
 
 ConfigOpt = Annotated[
     Path | None,
-    typer.Option("--config", "-c", help="YAML config file (default: $SOUVERAIN_CONFIG, else built-in: embedded model, use case 'default')."),
+    typer.Option(
+        "--config",
+        "-c",
+        help="YAML config file (default: $SOUVERAIN_CONFIG, else built-in: embedded model, use case 'default').",
+    ),
 ]
 err = Console(stderr=True)
 
@@ -54,9 +58,13 @@ def _is_loopback(host: str) -> bool:
 @app.command()
 def serve(
     config: ConfigOpt = None,
-    host: Annotated[str | None, typer.Option(help="Address to bind (default: server.host, 127.0.0.1).")] = None,
+    host: Annotated[
+        str | None, typer.Option(help="Address to bind (default: server.host, 127.0.0.1).")
+    ] = None,
     port: Annotated[int | None, typer.Option(help="Port (default: server.port, 8000).")] = None,
-    access_log: Annotated[bool, typer.Option(help="Log one line per HTTP request (never the prompt).")] = False,
+    access_log: Annotated[
+        bool, typer.Option(help="Log one line per HTTP request (never the prompt).")
+    ] = False,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
 ) -> None:
     """Start the OpenAI-compatible gateway (with no config: the embedded Gemma 3 270M)."""
@@ -78,7 +86,9 @@ def serve(
             highlight=False,
         )
         raise typer.Exit(2)
-    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     application = create_app(cfg)
     uvicorn.run(
         application,
@@ -93,7 +103,9 @@ def serve(
 
 
 @app.command("check-config")
-def check_config(file: Annotated[Path, typer.Argument(help="The YAML config file to validate.")]) -> None:
+def check_config(
+    file: Annotated[Path, typer.Argument(help="The YAML config file to validate.")],
+) -> None:
     """Validate a config file and print a summary; exit code 2 names every bad field."""
     from souverain.backends.base import BackendMetadata
     from souverain.policy.rules import static_exclusion
@@ -102,33 +114,70 @@ def check_config(file: Annotated[Path, typer.Argument(help="The YAML config file
     out = Console()
     out.print(f"[green]✓[/green] {file} is valid", highlight=False)
     t = Table(title="Backends", title_justify="left")
-    for col in ("name", "type", "model", "operator", "jurisdiction", "location", "self-hosted", "open weights"):
+    for col in (
+        "name",
+        "type",
+        "model",
+        "operator",
+        "jurisdiction",
+        "location",
+        "self-hosted",
+        "open weights",
+    ):
         t.add_column(col)
     for b in cfg.backends:
-        t.add_row(b.name, b.type, str(b.model), b.operator, b.operator_jurisdiction, b.location,
-                  "yes" if b.self_hosted else "no", "yes" if b.open_weights else "no")
+        t.add_row(
+            b.name,
+            b.type,
+            str(b.model),
+            b.operator,
+            b.operator_jurisdiction,
+            b.location,
+            "yes" if b.self_hosted else "no",
+            "yes" if b.open_weights else "no",
+        )
     out.print(t)
     u = Table(title="Use cases", title_justify="left")
-    for col in ("name", "candidates (in order)", "statically excluded", "personal data", "secrets", "confidential"):
+    for col in (
+        "name",
+        "candidates (in order)",
+        "statically excluded",
+        "personal data",
+        "secrets",
+        "confidential",
+    ):
         u.add_column(col)
     for uc in cfg.use_cases:
         allowed, excluded = [], []
         for name in uc.backends:
             rule = static_exclusion(uc.policy, BackendMetadata.from_config(cfg.backend(name)))
             (excluded if rule else allowed).append(f"{name} ({rule[1]})" if rule else name)
-        u.add_row(uc.name, ", ".join(allowed), "\n".join(excluded) or "-",
-                  uc.policy.personal_data, uc.policy.secrets, uc.policy.confidential)
+        u.add_row(
+            uc.name,
+            ", ".join(allowed),
+            "\n".join(excluded) or "-",
+            uc.policy.personal_data,
+            uc.policy.secrets,
+            uc.policy.confidential,
+        )
     out.print(u)
     if cfg.api_keys:
-        out.print("API keys: " + ", ".join(f"{k.name} → {', '.join(k.use_cases)}" for k in cfg.api_keys))
+        out.print(
+            "API keys: " + ", ".join(f"{k.name} → {', '.join(k.use_cases)}" for k in cfg.api_keys)
+        )
     else:
         out.print("API keys: none (the gateway will only listen on a loopback address)")
 
 
 @keys_app.command("new")
 def keys_new(
-    name: Annotated[str, typer.Argument(help="A name for the key (shown in the ledger and reports).")],
-    use_case: Annotated[list[str] | None, typer.Option("--use-case", "-u", help="Use case this key may call (repeat; default: all).")] = None,
+    name: Annotated[
+        str, typer.Argument(help="A name for the key (shown in the ledger and reports).")
+    ],
+    use_case: Annotated[
+        list[str] | None,
+        typer.Option("--use-case", "-u", help="Use case this key may call (repeat; default: all)."),
+    ] = None,
 ) -> None:
     """Create a new API key: prints the key once, and the config lines with its SHA-256."""
     from souverain.api.auth import hash_key, new_key
@@ -139,7 +188,9 @@ def keys_new(
     out.print("New API key (shown once, store it now):", highlight=False)
     print(key)
     out.print("\nAdd under 'api_keys:' in your config:", highlight=False)
-    print(f"  - name: {name}\n    sha256: {hash_key(key)}\n    use_cases: [{', '.join(repr(u) if u == '*' else u for u in ucs)}]")
+    print(
+        f"  - name: {name}\n    sha256: {hash_key(key)}\n    use_cases: [{', '.join(repr(u) if u == '*' else u for u in ucs)}]"
+    )
 
 
 @app.command()
