@@ -79,10 +79,8 @@ class GenerationRequest:
         return bool(self.tools)
 
     def uses_json_mode(self) -> bool:
-        return bool(self.response_format) and self.response_format.get("type") in (
-            "json_object",
-            "json_schema",
-        )
+        rf = self.response_format or {}
+        return rf.get("type") in ("json_object", "json_schema")
 
 
 @dataclass(slots=True)

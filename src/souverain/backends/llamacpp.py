@@ -18,6 +18,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Literal
 
@@ -129,7 +130,7 @@ class LlamaCppBackend(Backend):
         super().__init__(config)
         self._llm: Any = None
         self._prompter: Callable[[list[dict[str, Any]]], tuple[str, list[str]]] = plain_prompt
-        self._executor = None  # created in start(): one generation thread
+        self._executor: ThreadPoolExecutor | None = None  # created in start(): one generation thread
         self._inflight = 0
         self._load_error = ""
         self._resources: OrderedDict[str, ResourceUsage] = OrderedDict()
@@ -143,8 +144,6 @@ class LlamaCppBackend(Backend):
 
     # -- lifecycle ----------------------------------------------------------------------------------
     async def start(self) -> None:
-        from concurrent.futures import ThreadPoolExecutor
-
         self._executor = ThreadPoolExecutor(1, thread_name_prefix=f"llama-{self.name}")
         loop = asyncio.get_running_loop()
         try:

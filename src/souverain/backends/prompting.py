@@ -68,7 +68,7 @@ class TemplatePrompter:
         self._bos = bos_token
 
     def __call__(self, messages: list[dict[str, Any]]) -> tuple[str, list[str]]:
-        result = self._formatter(messages=messages)
+        result = self._formatter(messages=messages)  # type: ignore[arg-type]
         prompt = result.prompt
         # llama.cpp adds BOS itself when tokenizing; avoid a doubled BOS from the template.
         if self._bos and prompt.startswith(self._bos):

@@ -124,9 +124,9 @@ def semantic_problems(cfg: Config) -> list[tuple[str, str]]:
             problems.append(
                 (base, "give exactly one of sha256 (hex digest) or env (variable name)")
             )
-        for j, uc in enumerate(key.use_cases):
-            if uc != "*" and uc not in uc_names:
-                problems.append((f"{base}.use_cases[{j}]", f"unknown use case {uc!r}"))
+        for j, granted in enumerate(key.use_cases):
+            if granted != "*" and granted not in uc_names:
+                problems.append((f"{base}.use_cases[{j}]", f"unknown use case {granted!r}"))
     for i, marker in enumerate(cfg.confidential_markers):
         if marker.startswith("re:"):
             import re

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Union
+from typing import TYPE_CHECKING, Annotated, Any, Union
 
 from pydantic import Field
 
@@ -17,8 +17,11 @@ from souverain.config.models import (
     UseCaseConfig,
 )
 
-_models = tuple(backend_config_models())
-BackendConfig = Annotated[Union[_models], Field(discriminator="type")]  # type: ignore[valid-type]  # noqa: UP007
+if TYPE_CHECKING:
+    from souverain.config.models import BackendConfigBase as BackendConfig
+else:
+    _models = tuple(backend_config_models())
+    BackendConfig = Annotated[Union[_models], Field(discriminator="type")]  # noqa: UP007
 
 
 class Config(Strict):
@@ -26,7 +29,7 @@ class Config(Strict):
 
     site: SiteConfig = Field(default_factory=SiteConfig)
     server: ServerConfig = Field(default_factory=ServerConfig)
-    backends: list[BackendConfig] = Field(min_length=1)  # type: ignore[valid-type]
+    backends: list[BackendConfig] = Field(min_length=1)
     use_cases: list[UseCaseConfig] = Field(min_length=1)
     api_keys: list[ApiKeyConfig] = Field(default_factory=list)
     confidential_markers: list[str] = Field(default_factory=list)

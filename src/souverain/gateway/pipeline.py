@@ -210,7 +210,7 @@ class Answer:
             raise
         finally:
             if not ok and self._rest is not None:
-                await self._rest.aclose()
+                await self._rest.aclose()  # type: ignore[attr-defined]
                 if not self.pipeline._finished(self.ctx):
                     await self.pipeline._fail(
                         self.ctx,
@@ -253,7 +253,7 @@ class Pipeline:
             json_mode=request.uses_json_mode(),
             context_tokens=request_char_count(request) // 4,
         )
-        return place(ctx.use_case, self.backends, content.findings, needs, **kwargs), content
+        return place(ctx.use_case, self.backends, content.findings, needs, **kwargs), content  # type: ignore[arg-type]
 
     async def open(self, ctx: CallContext, request: GenerationRequest) -> Answer:
         """Place the request and start the answer on the first candidate that produces one."""

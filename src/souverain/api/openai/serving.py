@@ -156,9 +156,10 @@ async def generate(
     kind = "chat" if isinstance(wire, ChatCompletionRequest) else "completion"
     use_case = resolve_use_case(runtime, principal, wire.model)
     request_id = new_request_id(kind)
-    greq = (
-        chat_request(wire, request_id) if kind == "chat" else completion_request(wire, request_id)
-    )  # type: ignore[arg-type]
+    if isinstance(wire, ChatCompletionRequest):
+        greq = chat_request(wire, request_id)
+    else:
+        greq = completion_request(wire, request_id)
     stream = bool(wire.stream)
     ctx = CallContext(request_id, use_case, principal.name, stream=stream)
     try:
