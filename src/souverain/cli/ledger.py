@@ -1,0 +1,115 @@
+"""``souverain ledger verify|export``: check the hash chain, export rows (jsonl, OpenTelemetry)."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+ledger_app = typer.Typer(
+    help="Verify the tamper-evident request ledger and export its rows.", no_args_is_help=True
+)
+err = Console(stderr=True, highlight=False)
+
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--config", "-c", help="The YAML config file `serve` uses (its `ledger.url` is read)."
+    ),
+]
+SinceOpt = Annotated[
+    str | None,
+    typer.Option(help="From this UTC time: ISO date/datetime, or relative (7d, 12h)."),
+]
+UntilOpt = Annotated[str | None, typer.Option(help="Before this UTC time (same forms as --since).")]
+
+
+def ledger_url(config: Path | None) -> str | None:
+    """The ledger URL of the configuration ``serve`` would use (None: the default SQLite file)."""
+    from souverain.config import ConfigError, load_config
+
+    try:
+        return load_config(config).ledger.url
+    except ConfigError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+
+
+def open_ledger(config: Path | None) -> Any:
+    from souverain.ledger import Ledger, LedgerUnavailable
+
+    try:
+        return Ledger.open(ledger_url(config))
+    except LedgerUnavailable as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(3) from None
+
+
+def parse_time(value: str | None, option: str) -> datetime | None:
+    """ISO date or datetime (UTC if no zone), or ``<n>d`` / ``<n>h`` before now."""
+    if value is None:
+        return None
+    text = value.strip()
+    if text[:-1].isdigit() and text[-1:] in ("d", "h"):
+        unit = "days" if text[-1] == "d" else "hours"
+        return datetime.now(UTC) - timedelta(**{unit: int(text[:-1])})
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise typer.BadParameter(
+            f"{value!r}: use 2026-03-01, 2026-03-01T09:00, 7d or 12h", param_hint=option
+        ) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+@ledger_app.command()
+def verify(config: ConfigOpt = None) -> None:
+    """Check the whole hash chain. Exits 1 naming the first edited, deleted, inserted or
+    reordered row; prints the head hash to record elsewhere."""
+    with open_ledger(config) as ledger:
+        result = ledger.verify()
+    if not result.ok:
+        err.print(f"[red]ledger verification FAILED[/red] at {result.first}")
+        for problem in result.problems[1:10]:
+            err.print(f"  also: {problem}")
+        raise typer.Exit(1)
+    print(
+        f"ok: {result.rows_checked} sealed rows, {result.pending} pending; "
+        f"head seq {result.head_seq} {result.head_hash}"
+    )
+
+
+@ledger_app.command()
+def export(
+    format: Annotated[
+        str, typer.Option("--format", "-f", help="jsonl or otel (OTLP/JSON spans).")
+    ] = "jsonl",
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write here (default: stdout).")
+    ] = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    kind: Annotated[
+        str | None, typer.Option(help="Only rows of this kind: request, bench, drill.")
+    ] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Export ledger rows (no prompt or completion text is ever stored, so none is exported)."""
+    from souverain.ledger.export import FORMATS
+    from souverain.ledger.export import export as run_export
+
+    if format not in FORMATS:
+        raise typer.BadParameter(f"expected one of {', '.join(FORMATS)}", param_hint="--format")
+    start, end = parse_time(since, "--since"), parse_time(until, "--until")
+    with open_ledger(config) as ledger:
+        rows = ledger.rows(since=start, until=end, kind=kind)
+        if out is None:
+            n = run_export(rows, format, sys.stdout)
+        else:
+            with out.open("w", encoding="utf-8") as fh:
+                n = run_export(rows, format, fh)
+    err.print(f"exported {n} rows" + (f" to {out}" if out else ""))

@@ -1,0 +1,124 @@
+"""``souverain report``: usage, refusals, cost, energy, carbon, latency and sovereignty shares."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from souverain.cli.ledger import ConfigOpt, SinceOpt, UntilOpt, open_ledger, parse_time
+
+_FORMATS = ("table", "json", "csv")
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:.0f}%"
+
+
+def _table(summaries: list[dict[str, Any]]) -> Table:
+    table = Table(title="souverain report")
+    for col in (
+        "group",
+        "requests",
+        "refused",
+        "tokens in/out",
+        "cost EUR",
+        "energy Wh",
+        "carbon g",
+        "p50/p95 ms",
+        "self-hosted",
+        "EU",
+        "open",
+        "PD left",
+    ):
+        table.add_column(col, justify="left" if col == "group" else "right")
+    for s in summaries:
+        methods = ", ".join(f"{m} {v * 100:.0f}%" for m, v in s["energy_methods"].items())
+        table.add_row(
+            s["group"],
+            str(s["requests"]),
+            str(s["refused"]),
+            f"{s['prompt_tokens']}/{s['completion_tokens']}",
+            f"{s['cost_eur']:.4f}",
+            f"{s['energy_wh']:.4f} [{s['energy_wh_low']:.4f}-{s['energy_wh_high']:.4f}]"
+            + (f"\n{methods}" if methods else ""),
+            f"{s['carbon_g']:.3f}",
+            f"{s['latency_p50_ms'] or '-'}/{s['latency_p95_ms'] or '-'}",
+            _pct(s["share_self_hosted"]),
+            _pct(s["share_eu_jurisdiction"]),
+            _pct(s["share_open_weights"]),
+            str(s["personal_data_left"]),
+        )
+    return table
+
+
+def _csv(summaries: list[dict[str, Any]]) -> None:
+    if not summaries:
+        return
+    writer = csv.DictWriter(sys.stdout, fieldnames=list(summaries[0]))
+    writer.writeheader()
+    for s in summaries:
+        writer.writerow({k: json.dumps(v) if isinstance(v, dict) else v for k, v in s.items()})
+
+
+def _chart(summaries: list[dict[str, Any]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    groups = [s for s in summaries if s["group"] != "total"] or summaries
+    names = [s["group"] for s in groups]
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4))
+    for ax, key, label in zip(
+        axes,
+        ("cost_eur", "energy_wh", "carbon_g"),
+        ("Cost (EUR)", "Energy (Wh)", "Carbon (gCO2e)"),
+        strict=True,
+    ):
+        ax.bar(names, [s[key] for s in groups])
+        ax.set_title(label)
+        ax.tick_params(axis="x", rotation=45)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def report_command(
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    by: Annotated[str | None, typer.Option(help="Group by use-case, backend, key or day.")] = None,
+    format: Annotated[str, typer.Option("--format", "-f", help="table, json or csv.")] = "table",
+    chart: Annotated[
+        Path | None, typer.Option(help="Also draw cost/energy/carbon to this PNG.")
+    ] = None,
+    include_bench: Annotated[bool, typer.Option(help="Include bench and drill runs.")] = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Summarise the ledger: requests, refusals by reason, tokens, cost, energy (by method),
+    carbon, p50/p95 latency, and the sovereignty shares (self-hosted, EU jurisdiction, open
+    weights, requests whose personal data left the premises)."""
+    from souverain.ledger.report import GROUPS, summarize
+
+    if by is not None and by not in GROUPS:
+        raise typer.BadParameter(f"expected one of {', '.join(GROUPS)}", param_hint="--by")
+    if format not in _FORMATS:
+        raise typer.BadParameter(f"expected one of {', '.join(_FORMATS)}", param_hint="--format")
+    kinds = ["request", "bench", "drill"] if include_bench else ["request"]
+    start, end = parse_time(since, "--since"), parse_time(until, "--until")
+    with open_ledger(config) as ledger:
+        summaries = summarize(ledger.rows(since=start, until=end, kind=kinds), by)
+    if format == "json":
+        print(json.dumps(summaries, indent=2))
+    elif format == "csv":
+        _csv(summaries)
+    else:
+        Console().print(_table(summaries))
+    if chart is not None:
+        _chart(summaries, chart)
