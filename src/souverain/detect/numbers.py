@@ -1,0 +1,265 @@
+"""Digit-run identifiers: national ids, company ids, payment cards, phones and IPv4.
+
+One anchored regex finds *runs* of digit groups joined by real-world separators (spaces, dots,
+dashes, slashes, a line break). Each run is cut into windows of consecutive groups, and only
+windows of a length some identifier can have are checked, cheapest test first: length and
+prefix, then the context cue when the identifier needs one, then python-stdnum.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from stdnum import luhn
+from stdnum.be import nn as be_nn
+from stdnum.de import idnr as de_idnr
+from stdnum.dk import cpr as dk_cpr
+from stdnum.fr import nir as fr_nir
+from stdnum.fr import siren as fr_siren
+from stdnum.fr import siret as fr_siret
+from stdnum.nl import bsn as nl_bsn
+from stdnum.pl import pesel as pl_pesel
+from stdnum.pt import nif as pt_nif
+from stdnum.se import personnummer as se_pnr
+
+from souverain.detect.cues import CONTEXT_CHARS, cues_in
+from souverain.detect.finding import PATTERN, STRONG, WEAK, Finding
+
+_SEP = r"(?:[ \t\u00a0\u202f]{1,2}|[.\-/]|\r?\n)"
+_GROUP = r"\(?\d+\)?"
+RUN_RE = re.compile(rf"(?<![\w+])(?:\+ ?)?{_GROUP}(?:{_SEP}?{_GROUP})*")
+_DIGITS_RE = re.compile(r"\(0\)|\d+")
+
+MAX_GROUPS = 9
+MAX_DIGITS = 19
+
+
+@dataclass(frozen=True, slots=True)
+class IdRule:
+    """One digits-only identifier: its length, type, country, validator and the cue it needs."""
+
+    type: str
+    country: str
+    module: Callable[[str], bool]
+    validator: str
+    cue: str | None = None  # None: strong enough to be reported without a cue
+
+
+def _uniform(seps: list[str]) -> bool:
+    return len(set(seps)) <= 1
+
+
+RULES: dict[int, tuple[IdRule, ...]] = {
+    9: (
+        IdRule("company_id", "FR", fr_siren.is_valid, "stdnum.fr.siren", "fr_siren"),
+        IdRule("national_id", "NL", nl_bsn.is_valid, "stdnum.nl.bsn", "nl_bsn"),
+        IdRule("national_id", "PT", pt_nif.is_valid, "stdnum.pt.nif", "pt_nif"),
+    ),
+    10: (
+        IdRule("national_id", "SE", se_pnr.is_valid, "stdnum.se.personnummer", "se_pnr"),
+        IdRule("national_id", "DK", dk_cpr.is_valid, "stdnum.dk.cpr", "dk_cpr"),
+        IdRule("national_id", "AT", lambda d: _at_vnr(d), "stdnum.at.vnr", "at_vnr"),
+    ),
+    11: (
+        IdRule("national_id", "DE", de_idnr.is_valid, "stdnum.de.idnr"),
+        IdRule("national_id", "BE", be_nn.is_valid, "stdnum.be.nn"),
+        IdRule("national_id", "PL", pl_pesel.is_valid, "stdnum.pl.pesel", "pl_pesel"),
+    ),
+    12: (IdRule("national_id", "SE", se_pnr.is_valid, "stdnum.se.personnummer", "se_pnr"),),
+    14: (IdRule("company_id", "FR", fr_siret.is_valid, "stdnum.fr.siret", "fr_siren"),),
+    15: (IdRule("national_id", "FR", fr_nir.is_valid, "stdnum.fr.nir"),),
+}
+
+
+def _at_vnr(digits: str) -> bool:
+    from stdnum.at import vnr
+
+    return bool(vnr.is_valid(digits))
+
+
+# Payment cards: (prefix ranges, allowed lengths). Luhn alone lets 1 number in 10 through.
+_CARD_IIN: tuple[tuple[int, int, int, frozenset[int]], ...] = (
+    # (prefix digits, low, high, lengths)
+    (1, 4, 4, frozenset({16, 19})),  # Visa
+    (2, 51, 55, frozenset({16})),  # Mastercard
+    (4, 2221, 2720, frozenset({16})),  # Mastercard 2-series
+    (2, 34, 34, frozenset({15})),  # American Express
+    (2, 37, 37, frozenset({15})),
+    (4, 6011, 6011, frozenset({16, 19})),  # Discover
+    (3, 644, 649, frozenset({16, 19})),
+    (2, 65, 65, frozenset({16, 19})),
+    (4, 3528, 3589, frozenset({16, 19})),  # JCB
+    (2, 36, 36, frozenset({14})),  # Diners
+    (3, 300, 305, frozenset({14})),
+    (2, 62, 62, frozenset({16, 17, 18, 19})),  # UnionPay
+    (2, 50, 50, frozenset({16, 17, 18, 19})),  # Maestro
+    (2, 56, 58, frozenset({16, 17, 18, 19})),
+    (2, 67, 67, frozenset({16, 17, 18, 19})),
+)
+
+
+def is_card(digits: str) -> bool:
+    n = len(digits)
+    if n < 14 or n > 19:
+        return False
+    for width, low, high, lengths in _CARD_IIN:
+        if n in lengths and low <= int(digits[:width]) <= high:
+            return bool(luhn.is_valid(digits))
+    return False
+
+
+# Calling code -> (country, shortest and longest national significant number).
+CALLING_CODES: dict[str, tuple[str, int, int]] = {
+    "33": ("FR", 9, 9),
+    "49": ("DE", 6, 13),
+    "39": ("IT", 6, 11),
+    "34": ("ES", 9, 9),
+    "31": ("NL", 9, 9),
+    "32": ("BE", 8, 9),
+    "48": ("PL", 9, 9),
+    "351": ("PT", 9, 9),
+    "46": ("SE", 7, 9),
+    "45": ("DK", 8, 8),
+    "358": ("FI", 5, 11),
+    "43": ("AT", 4, 13),
+    "353": ("IE", 7, 9),
+    "352": ("LU", 4, 11),
+    "30": ("GR", 10, 10),
+    "420": ("CZ", 9, 9),
+    "421": ("SK", 9, 9),
+    "36": ("HU", 8, 9),
+    "40": ("RO", 9, 9),
+    "359": ("BG", 8, 9),
+    "385": ("HR", 8, 9),
+    "386": ("SI", 8, 8),
+    "370": ("LT", 8, 8),
+    "371": ("LV", 8, 8),
+    "372": ("EE", 7, 8),
+    "356": ("MT", 8, 8),
+    "357": ("CY", 8, 8),
+    "354": ("IS", 7, 7),
+    "47": ("NO", 8, 8),
+    "41": ("CH", 9, 9),
+    "44": ("GB", 9, 10),
+    "1": ("US", 10, 10),
+}
+
+
+def _calling_code(digits: str) -> tuple[str, str, int, int] | None:
+    for width in (1, 2, 3):
+        spec = CALLING_CODES.get(digits[:width])
+        if spec:
+            return digits[:width], spec[0], spec[1], spec[2]
+    return None
+
+
+def _international(digits: str) -> tuple[bool, str | None]:
+    """Is ``digits`` (after + or 00) a plausible international number? -> (ok, country)."""
+    cc = _calling_code(digits)
+    if cc is None:
+        return 8 <= len(digits) <= 15, None
+    code, country, low, high = cc
+    nsn = len(digits) - len(code)
+    return low <= nsn <= high, country
+
+
+def _is_ipv4(groups: list[str], seps: list[str]) -> bool:
+    if len(groups) != 4 or any(s != "." for s in seps):
+        return False
+    if any(len(g) > 1 and g[0] == "0" for g in groups):
+        return False
+    try:
+        ipaddress.IPv4Address(".".join(groups))
+    except ValueError:
+        return False
+    return True
+
+
+def detect_numbers(text: str) -> Iterator[Finding]:
+    prev_end = 0
+    for m in RUN_RE.finditer(text):
+        run_start, run_end = m.span()
+        raw = m.group()
+        plus = raw.startswith("+")
+        spans: list[tuple[int, int, str]] = []
+        for g in _DIGITS_RE.finditer(raw):
+            s, e = g.span()
+            spans.append((run_start + s, run_start + e, "" if g.group() == "(0)" else g.group()))
+        # the run may not be glued to letters on its right ("12345abc" is a code, not an id)
+        glued = run_end < len(text) and text[run_end].isalpha()
+        if sum(len(d) for _, _, d in spans) < 7 and not (len(spans) == 4 and not plus):
+            prev_end = run_end
+            continue
+        ctx_start = max(prev_end, run_start - CONTEXT_CHARS)
+        cues = cues_in(text[ctx_start:run_start])
+        prev_end = run_end
+        yield from _windows(text, spans, cues, plus, glued)
+
+
+def _windows(
+    text: str,
+    spans: list[tuple[int, int, str]],
+    cues: frozenset[str],
+    plus: bool,
+    glued: bool,
+) -> Iterator[Finding]:
+    n = len(spans)
+    for i in range(n):
+        digits = ""
+        groups: list[str] = []
+        seps: list[str] = []
+        for j in range(i, min(n, i + MAX_GROUPS)):
+            if j > i:
+                seps.append(text[spans[j - 1][1] : spans[j][0]])
+            digits += spans[j][2]
+            groups.append(spans[j][2])
+            if len(digits) > MAX_DIGITS + 2:
+                break
+            if glued and j == n - 1:
+                break
+            start, end = spans[i][0], spans[j][1]
+            if i == 0 and plus:
+                start = text.rfind("+", 0, start + 1)
+            found = _check(text, start, end, digits, groups, seps, cues, plus and i == 0)
+            if found is not None:
+                yield found
+
+
+def _check(
+    text: str,
+    start: int,
+    end: int,
+    digits: str,
+    groups: list[str],
+    seps: list[str],
+    cues: frozenset[str],
+    plus: bool,
+) -> Finding | None:
+    n = len(digits)
+    if plus or digits.startswith("00"):
+        intl = digits if plus else digits[2:]
+        ok, country = _international(intl)
+        if ok and (plus or _calling_code(intl) is not None):
+            return Finding("phone", start, end, text[start:end], country, None, PATTERN)
+        return None
+    if len(groups) == 4 and _is_ipv4(groups, seps):
+        return Finding("ip_address", start, end, text[start:end], None, "ipaddress", STRONG)
+    for rule in RULES.get(n, ()):
+        if rule.cue is not None and rule.cue not in cues:
+            continue
+        if rule.module(digits):
+            kind = rule.type
+            if rule.country == "PT" and digits[0] not in "123":
+                kind = "company_id"
+            return Finding(kind, start, end, text[start:end], rule.country, rule.validator, STRONG)
+    if 14 <= n <= 19 and _uniform(seps) and is_card(digits):
+        return Finding("payment_card", start, end, text[start:end], None, "luhn+iin", STRONG)
+    if "phone" in cues and 8 <= n <= 13:
+        return Finding("phone", start, end, text[start:end], None, None, WEAK)
+    if 9 <= n <= 12 and digits[0] == "0" and len(groups) >= 2 and _uniform(seps[1:]):
+        if not any("\n" in s for s in seps):
+            return Finding("phone", start, end, text[start:end], None, None, WEAK)
+    return None

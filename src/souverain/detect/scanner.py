@@ -1,0 +1,44 @@
+"""The :class:`Scanner`: built once (per config), then ``scan(text)`` for every request text."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from souverain.detect.finding import FINDING_TYPES, Finding, resolve_overlaps
+from souverain.detect.registry import ScannerOptions, iter_detectors
+
+
+class Scanner:
+    """Finds sensitive values in a text.
+
+    ``confidential_markers``: phrases or ``re:`` regexes from the config (see
+    :mod:`souverain.detect.markers`). ``names``: detect person names (the slowest detector).
+    ``types``: report only these finding types. ``detectors``: run only these registered
+    detectors (default: all, plug-ins included).
+    """
+
+    def __init__(
+        self,
+        confidential_markers: Iterable[str] = (),
+        *,
+        names: bool = True,
+        types: Iterable[str] | None = None,
+        detectors: Iterable[str] | None = None,
+        extra: dict[str, object] | None = None,
+    ):
+        self.options = ScannerOptions(tuple(confidential_markers), names, dict(extra or {}))
+        self.types = frozenset(types) if types is not None else None
+        if self.types is not None and (unknown := self.types - set(FINDING_TYPES)):
+            raise ValueError(f"unknown finding types: {sorted(unknown)}")
+        self._detectors = iter_detectors(self.options, detectors)
+
+    def scan(self, text: str) -> list[Finding]:
+        """Findings sorted by start, non-overlapping (the validated, more specific one wins)."""
+        if not text:
+            return []
+        found: list[Finding] = []
+        for detector in self._detectors:
+            found.extend(detector(text))
+        if self.types is not None:
+            found = [f for f in found if f.type in self.types]
+        return resolve_overlaps(found)

@@ -1,0 +1,235 @@
+"""Reversible pseudonymisation of one request.
+
+Each detected value is replaced by a typed placeholder, ``<TYPE_N>``: ``<EMAIL_1>``,
+``<PHONE_2>``, ``<NATIONAL_ID_FR_1>``, ``<COMPANY_ID_FR_1>``, ``<PERSON_NAME_3>``, ... The same
+value (compared after removing formatting: ``FR76 3000...`` and ``fr763000...`` are one IBAN)
+gets the same placeholder everywhere in the request; different values get different numbers.
+Placeholders hold only ``<``, ``>``, capitals, digits and ``_``: no quote or backslash, so JSON
+strings (tool-call arguments) stay valid, and models copy them back reliably.
+
+The mapping lives only in the :class:`Pseudonymizer` (one per request, in memory). ``restore``
+puts the original values back in the model's answer; it also accepts the variants models
+produce: another case (``<email_1>``), one space inside the brackets (``< EMAIL_1 >``) and
+HTML-escaped brackets (``&lt;EMAIL_1&gt;``). :class:`StreamRestorer` does the same on a stream
+of chunks, holding back only a tail that could still become a placeholder.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from souverain.detect import Finding, Scanner
+from souverain.detect.messages import iter_prompt_texts, iter_texts, map_prompt, map_texts
+
+PLACEHOLDER_RE = re.compile(r"(?:<|&lt;) ?([A-Za-z]+(?:_[A-Za-z]+)*_[0-9]+) ?(?:>|&gt;)", re.I)
+_OPENERS = ("<", "&LT;")
+_CLOSERS = (">", "&GT;")
+_NON_ALNUM_RE = re.compile(r"[\W_]+")
+_SPACES_RE = re.compile(r"\s+")
+_TEXTUAL = frozenset({"person_name", "email", "confidential_marker", "secret"})
+_WITH_COUNTRY = frozenset({"national_id", "company_id"})
+
+
+def label_for(finding: Finding) -> str:
+    """The placeholder's type part: ``EMAIL``, ``NATIONAL_ID_FR``, ``CONFIDENTIAL_MARKER``..."""
+    label = finding.type.upper()
+    if finding.type in _WITH_COUNTRY and finding.country:
+        label += "_" + finding.country.upper()
+    return label
+
+
+def _normal(finding: Finding) -> str:
+    if finding.type in _TEXTUAL:
+        return _SPACES_RE.sub(" ", finding.text).strip().casefold()
+    return _NON_ALNUM_RE.sub("", finding.text).upper()
+
+
+class Pseudonymizer:
+    """Placeholders for one request. Not thread-safe; build one per request."""
+
+    def __init__(self) -> None:
+        self._by_value: dict[tuple[str, str], str] = {}
+        self._originals: dict[str, str] = {}  # "EMAIL_1" -> first original spelling
+        self._counters: Counter[str] = Counter()
+        self._prefixes: frozenset[str] | None = None
+
+    def __len__(self) -> int:
+        return len(self._originals)
+
+    @property
+    def mapping(self) -> dict[str, str]:
+        """Placeholder (``<EMAIL_1>``) -> original value. Sensitive: never log it."""
+        return {f"<{k}>": v for k, v in self._originals.items()}
+
+    def placeholder(self, finding: Finding, context: str = "") -> str:
+        label = label_for(finding)
+        key = (label, _normal(finding))
+        name = self._by_value.get(key)
+        if name is None:
+            while True:
+                self._counters[label] += 1
+                name = f"{label}_{self._counters[label]}"
+                # never reuse a placeholder that the client itself wrote in the text
+                if f"<{name}>" not in context:
+                    break
+            self._by_value[key] = name
+            self._originals[name] = finding.text
+            self._prefixes = None
+        return f"<{name}>"
+
+    def pseudonymize(self, text: str, findings: Iterable[Finding]) -> str:
+        """``text`` with each finding (non-overlapping, offsets into ``text``) replaced."""
+        out: list[str] = []
+        pos = 0
+        for f in sorted(findings, key=lambda f: f.start):
+            if f.start < pos:
+                continue
+            out.append(text[pos : f.start])
+            out.append(self.placeholder(f, text))
+            pos = f.end
+        out.append(text[pos:])
+        return "".join(out)
+
+    def restore(self, text: str, *, json_escape: bool = False) -> str:
+        """Put the original values back. ``json_escape``: the text is the inside of a JSON
+        string (tool-call arguments), so originals are escaped for it."""
+        if not self._originals or ("<" not in text and "&" not in text):
+            return text
+
+        def sub(m: re.Match[str]) -> str:
+            original = self._originals.get(m.group(1).upper())
+            if original is None:
+                return m.group()
+            return json.dumps(original)[1:-1] if json_escape else original
+
+        return PLACEHOLDER_RE.sub(sub, text)
+
+    def restore_json(self, arguments: str) -> str:
+        """Restore inside a JSON document (tool-call arguments) keeping it valid JSON."""
+        return self.restore(arguments, json_escape=True)
+
+    def stream_restorer(self, *, json_escape: bool = False) -> StreamRestorer:
+        return StreamRestorer(self, json_escape=json_escape)
+
+    def could_start(self, tail: str) -> bool:
+        """Could ``tail`` (starting with ``<`` or ``&``) still grow into a known placeholder?"""
+        if self._prefixes is None:
+            prefixes: set[str] = set()
+            for key in self._originals:
+                for opener in _OPENERS:
+                    for closer in _CLOSERS:
+                        for a in ("", " "):
+                            for b in ("", " "):
+                                form = f"{opener}{a}{key}{b}{closer}"
+                                prefixes.update(form[:i] for i in range(1, len(form)))
+            self._prefixes = frozenset(prefixes)
+        return tail.upper() in self._prefixes
+
+
+class StreamRestorer:
+    """Restores placeholders in a stream of chunks (placeholders may be split across chunks).
+
+    ``feed(chunk)`` returns what can be sent now; ``flush()`` the rest at the end. The output
+    joined is exactly ``pseudonymizer.restore(whole_text)``; only a tail that could still be
+    the beginning of a known placeholder is held back.
+    """
+
+    def __init__(self, pseudonymizer: Pseudonymizer, *, json_escape: bool = False):
+        self.p = pseudonymizer
+        self.json_escape = json_escape
+        self._buf = ""
+
+    def feed(self, chunk: str) -> str:
+        buf = self._buf + chunk
+        if not self.p._originals:  # noqa: SLF001  (nothing to restore: pass through)
+            self._buf = ""
+            return buf
+        done = 0
+        for m in PLACEHOLDER_RE.finditer(buf):
+            done = m.end()
+        hold = len(buf)
+        for i in range(done, len(buf)):
+            if buf[i] in "<&" and self.p.could_start(buf[i:]):
+                hold = i
+                break
+        self._buf = buf[hold:]
+        return self.p.restore(buf[:hold], json_escape=self.json_escape)
+
+    def flush(self) -> str:
+        rest, self._buf = self._buf, ""
+        return self.p.restore(rest, json_escape=self.json_escape)
+
+
+@dataclass
+class PseudonymizedRequest:
+    messages: Any  # the new messages (chat) or prompt (completions)
+    findings: list[Finding]  # every finding replaced, over all texts
+    pseudonymizer: Pseudonymizer
+
+
+def _rewriter(
+    scanner: Scanner, categories: frozenset[str] | None, p: Pseudonymizer, found: list[Finding]
+) -> Callable[[str], str]:
+    cache: dict[str, str] = {}
+
+    def rewrite(text: str) -> str:
+        if text in cache:
+            return cache[text]
+        hits = [
+            f for f in scanner.scan(text) if categories is None or f.category in categories
+        ]
+        found.extend(hits)
+        cache[text] = out = p.pseudonymize(text, hits) if hits else text
+        return out
+
+    return rewrite
+
+
+def pseudonymize_messages(
+    messages: list[dict[str, Any]],
+    scanner: Scanner,
+    *,
+    categories: Iterable[str] | None = None,
+    pseudonymizer: Pseudonymizer | None = None,
+) -> PseudonymizedRequest:
+    """Pseudonymise every upstream text of a chat request (all roles, text parts, tool-call
+    arguments). ``categories``: only findings of these (``personal_data``, ``secret``,
+    ``confidential``); default all. The input is left untouched."""
+    p = pseudonymizer or Pseudonymizer()
+    found: list[Finding] = []
+    cats = frozenset(categories) if categories is not None else None
+    new = map_texts(messages, _rewriter(scanner, cats, p, found))
+    return PseudonymizedRequest(new, found, p)
+
+
+def pseudonymize_prompt(
+    prompt: str | list[str],
+    scanner: Scanner,
+    *,
+    categories: Iterable[str] | None = None,
+    pseudonymizer: Pseudonymizer | None = None,
+) -> PseudonymizedRequest:
+    """The same for a /v1/completions ``prompt`` (a string or a list of strings)."""
+    p = pseudonymizer or Pseudonymizer()
+    found: list[Finding] = []
+    cats = frozenset(categories) if categories is not None else None
+    new = map_prompt(prompt, _rewriter(scanner, cats, p, found))
+    return PseudonymizedRequest(new, found, p)
+
+
+__all__ = [
+    "PLACEHOLDER_RE",
+    "PseudonymizedRequest",
+    "Pseudonymizer",
+    "StreamRestorer",
+    "iter_prompt_texts",
+    "iter_texts",
+    "label_for",
+    "pseudonymize_messages",
+    "pseudonymize_prompt",
+]
