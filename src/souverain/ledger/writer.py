@@ -76,7 +76,7 @@ class _Sql:
         self.begin = None if self.pg else "BEGIN IMMEDIATE"
 
     def bind(self, row: dict[str, Any]) -> dict[str, Any]:
-        out = {c: row.get(c) for c in _COLUMNS}
+        out: dict[str, Any] = {c: row.get(c) for c in _COLUMNS}
         out["data_types"] = json.dumps(row["data_types"], sort_keys=True, separators=(",", ":"))
         if not self.pg:  # SQLite: naive UTC text as SQLAlchemy stores it, ints for booleans
             for name in _TIMES:

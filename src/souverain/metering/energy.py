@@ -179,11 +179,8 @@ class Meter:
         self.cpu_watts = float(
             getattr(site, "cpu_watts_per_core", None) or DEFAULT_CPU_WATTS_PER_CORE
         )
-        self.memory_watts = float(
-            getattr(site, "memory_watts", None)
-            if getattr(site, "memory_watts", None) is not None
-            else DEFAULT_MEMORY_WATTS
-        )
+        memory: float | None = getattr(site, "memory_watts", None)
+        self.memory_watts = float(memory) if memory is not None else DEFAULT_MEMORY_WATTS
         self._clock = clock
         self._lock = threading.Lock()
         self._active: list[Measurement] = []
