@@ -65,7 +65,7 @@ def _iban(text: str, start: int, end: int) -> Finding | None:
     if stop is None or (stop < len(text) and text[stop].isalnum()):
         return None
     value = text[start:stop]
-    if std_iban.is_valid(value):
+    if std_iban.is_valid(_compact(value)):
         return Finding("iban", start, stop, value, country, "stdnum.iban", STRONG)
     return None
 
@@ -81,17 +81,17 @@ def _vat(text: str, start: int, end: int) -> Finding | None:
         if stop < len(text) and text[stop].isalnum() and text[stop - 1].isalnum():
             continue
         value = text[start:stop]
-        if eu_vat.is_valid(value):
+        if eu_vat.is_valid(_compact(value)):
             country = value[:2].upper()
             country = "GR" if country == "EL" else country
             return Finding("vat_id", start, stop, value, country, "stdnum.eu.vat", STRONG)
     return None
 
 
-def _simple(kind: str, country: str, module: object, validator: str):  # type: ignore[no-untyped-def]
+def _simple(kind: str, country: str, module: object, validator: str, keep_dash: bool = False):  # type: ignore[no-untyped-def]
     def check(text: str, start: int, end: int) -> Finding | None:
         value = text[start:end]
-        if module.is_valid(_compact(value)):  # type: ignore[attr-defined]
+        if module.is_valid(value.upper() if keep_dash else _compact(value)):  # type: ignore[attr-defined]
             return Finding(kind, start, end, value, country, validator, STRONG)
         return None
 
@@ -104,7 +104,7 @@ _CHECKS = {
     "cf": _simple("national_id", "IT", it_cf, "stdnum.it.codicefiscale"),
     "dni": _simple("national_id", "ES", es_dni, "stdnum.es.dni"),
     "nie": _simple("national_id", "ES", es_nie, "stdnum.es.nie"),
-    "hetu": _simple("national_id", "FI", fi_hetu, "stdnum.fi.hetu"),
+    "hetu": _simple("national_id", "FI", fi_hetu, "stdnum.fi.hetu", keep_dash=True),
     "ptcc": _simple("national_id", "PT", pt_cc, "stdnum.pt.cc"),
 }
 
@@ -128,8 +128,10 @@ def _digit_first(text: str, p: int, run: int) -> tuple[str, ...]:
     after = text[p + run : p + run + 1]
     if run == 6 and after and after in "-+ABCDEFUVWXYabcdefuvwxy":
         return ("hetu",)
-    if run == 8 and after[:1].isalpha() or (run == 8 and after in (" ", "-")):
+    if run == 8 and (after.isalpha() or after in (" ", "-")):
         return ("dni", "ptcc")
+    if run == 9 and after.isalpha():
+        return ("ptcc",)
     if run in (1, 2) and after == ".":
         return ("dni",)
     return ()
@@ -149,6 +151,9 @@ def _candidates(text: str, p: int, run: int) -> list[tuple[int, tuple[str, ...]]
             out.append((p - 3, ("vat",)))
         elif p >= 4 and text[p - 1] in " .-" and text[p - 4 : p - 1] == "ATU":
             out.append((p - 4, ("vat",)))
+        elif p >= 2 and text[p - 1] in " .-" and text[p - 2] in "XYZxyz":
+            if p == 2 or not text[p - 3].isalnum():
+                out.append((p - 2, ("nie",)))
         kinds = _digit_first(text, p, run)
         if kinds:
             out.append((p, kinds))

@@ -120,6 +120,24 @@ def name_lists() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
     return frozenset(first), frozenset(last), frozenset(common)
 
 
+@lru_cache(maxsize=1)
+def ambiguous_first_names() -> frozenset[str]:
+    """First names that are also common words ("may", "per", "rose"): they need a cue."""
+    first, _, common = name_lists()
+    return frozenset((first & common) - _CLEAR_NAMES)
+
+
+# Listed first names that Faker's lorem lists also hold but that are names first of all.
+_CLEAR_NAMES = frozenset(
+    """anders andre ani antonio ben bjørn blanca boleslav branka carlos claire cristiano dan
+    dany darin david demi desiderio dick dolores domenica domingo donna felice felipe fernando
+    fleur francisco françois greco hana jakub jan jaromír jaroslav jo john jorge josé juan
+    julio kateřina klas leonardo lina lotta louka luis manuel marco mari martín maría massimo
+    maxime miguel mira máximo ove pablo pedro petr pierre piotr rafael roman romano román róża
+    sam santiago sean sláva steen stella toma tomáš tom victoria zak zdeněk zuzana""".split()
+)
+
+
 # Capitalised words of business texts that Faker's lists also hold as names.
 _EXTRA_COMMON = frozenset(
     """total hotel bank france paris london berlin madrid roma rome europe union april may june
@@ -134,9 +152,10 @@ class NameDetector:
     def __init__(self) -> None:
         self.first, self.last, self.common = name_lists()
         self.known = self.first | self.last | TITLES
+        self.ambiguous = ambiguous_first_names()
 
     def _is_first(self, w: str) -> bool:
-        return w in self.first and w not in self.common
+        return w in self.first and w not in self.ambiguous
 
     def _is_other(self, w: str) -> bool:
         return w not in self.common and w not in TITLES and len(w) > 1
@@ -184,9 +203,9 @@ class NameDetector:
         cue = k > 0 or self._cue_before(text, rest[0][0])
         end_of = rest[-1][1]
         if cue or _AFTER_BIRTH_RE.match(text, end_of, end_of + 24):
-            keep = [i for i, w in enumerate(low[:4]) if self._is_other(w) or w in self.last]
-            if keep:
-                yield self._finding(text, rest[0][0], rest[keep[-1]][1])
+            last = self._cue_span(text, rest, low)
+            if last is not None:
+                yield self._finding(text, rest[0][0], rest[last][1])
             return
         for i in range(len(rest) - 1):
             a, b = low[i], low[i + 1]
@@ -202,6 +221,24 @@ class NameDetector:
             before = text[max(0, rest[0][0] - 24) : rest[0][0]]
             if _BEFORE_GREETING_RE.search(before):
                 yield self._finding(text, rest[0][0], rest[0][1])
+
+    def _cue_span(
+        self, text: str, rest: list[tuple[int, int, str]], low: list[str]
+    ) -> int | None:
+        """Index of the last token of a cued name: at most 4 words, stopping at a common word,
+        an acronym after a mixed-case word ("Galasso Leone IBAN") or a word glued to digits."""
+        last = None
+        for i, w in enumerate(low[:4]):
+            s, e, _ = rest[i]
+            word = text[s:e]
+            if i and word.isupper() and not text[rest[0][0] : rest[0][1]].isupper():
+                break
+            if not (self._is_other(w) or w in self.last or w in self.first):
+                break
+            last = i
+            if e < len(text) and text[e].isdigit():
+                break
+        return last
 
     @staticmethod
     def _finding(text: str, start: int, end: int) -> Finding:

@@ -29,7 +29,7 @@ from souverain.detect.cues import CONTEXT_CHARS, cues_in
 from souverain.detect.finding import PATTERN, STRONG, WEAK, Finding
 
 _SEP = r"(?:[ \t\u00a0\u202f]{1,2}|[.\-/]|\r?\n)"
-_GROUP = r"\(?\d+\)?"
+_GROUP = r"(?:\d+|\(\d{1,4}\))"
 RUN_RE = re.compile(rf"(?<![\w+])(?:\+ ?)?{_GROUP}(?:{_SEP}?{_GROUP})*")
 _DIGITS_RE = re.compile(r"\(0\)|\d+")
 
@@ -49,7 +49,7 @@ class IdRule:
 
 
 def _uniform(seps: list[str]) -> bool:
-    return len(set(seps)) <= 1
+    return len({"\n" if "\n" in s else s for s in seps} - {"\n"}) <= 1
 
 
 RULES: dict[int, tuple[IdRule, ...]] = {
@@ -223,7 +223,8 @@ def _windows(
             start, end = spans[i][0], spans[j][1]
             if i == 0 and plus:
                 start = text.rfind("+", 0, start + 1)
-            found = _check(text, start, end, digits, groups, seps, cues, plus and i == 0)
+            whole = i == 0 and j == n - 1
+            found = _check(text, start, end, digits, groups, seps, cues, plus and i == 0, whole)
             if found is not None:
                 yield found
 
@@ -237,6 +238,7 @@ def _check(
     seps: list[str],
     cues: frozenset[str],
     plus: bool,
+    whole: bool,
 ) -> Finding | None:
     n = len(digits)
     if plus or digits.startswith("00"):
@@ -244,9 +246,12 @@ def _check(
         ok, country = _international(intl)
         if ok and (plus or _calling_code(intl) is not None):
             return Finding("phone", start, end, text[start:end], country, None, PATTERN)
-        return None
-    if len(groups) == 4 and _is_ipv4(groups, seps):
+        if plus:
+            return None
+    if whole and len(groups) == 4 and _is_ipv4(groups, seps):
         return Finding("ip_address", start, end, text[start:end], None, "ipaddress", STRONG)
+    if 14 <= n <= 19 and _uniform(seps) and is_card(digits):
+        return Finding("payment_card", start, end, text[start:end], None, "luhn+iin", STRONG)
     for rule in RULES.get(n, ()):
         if rule.cue is not None and rule.cue not in cues:
             continue
@@ -255,11 +260,19 @@ def _check(
             if rule.country == "PT" and digits[0] not in "123":
                 kind = "company_id"
             return Finding(kind, start, end, text[start:end], rule.country, rule.validator, STRONG)
-    if 14 <= n <= 19 and _uniform(seps) and is_card(digits):
-        return Finding("payment_card", start, end, text[start:end], None, "luhn+iin", STRONG)
     if "phone" in cues and 8 <= n <= 13:
         return Finding("phone", start, end, text[start:end], None, None, WEAK)
-    if 9 <= n <= 12 and digits[0] == "0" and len(groups) >= 2 and _uniform(seps[1:]):
-        if not any("\n" in s for s in seps):
-            return Finding("phone", start, end, text[start:end], None, None, WEAK)
+    if 9 <= n <= 12 and digits[0] == "0" and _national_phone_shape(groups, seps):
+        return Finding("phone", start, end, text[start:end], None, None, WEAK)
     return None
+
+
+def _national_phone_shape(groups: list[str], seps: list[str]) -> bool:
+    """A national number written as people write phone numbers (no cue needed):
+    ``06 12 34 56 78``, ``030 1234567``, ``0171/1234567``, ``06-12345678``, ``070-123 45 67``.
+    Reference-like shapes are refused: ``066 577 008`` (3-3-3), ``03-952-063-54``."""
+    if len(groups) < 2 or any("\n" in s for s in seps) or not _uniform(seps[1:]):
+        return False
+    if "-" in seps[1:] or len(groups[0]) > 5:
+        return False
+    return not (len(groups) == 3 and all(len(g) == 3 for g in groups))
