@@ -37,6 +37,8 @@ def llama_server(embedded_model_path: Path) -> Iterator[str]:
             str(port),
             "--n_ctx",
             "2048",
+            "--chat_format",
+            "gemma",
             "--model_alias",
             "gemma-remote",
         ],
@@ -101,7 +103,7 @@ def client(remote_gateway: str) -> openai.OpenAI:
 MSGS = [{"role": "user", "content": "What is the capital of France?"}]
 
 
-def test_chat_through_remote_backend(client: openai.OpenAI) -> None:
+def test_chat_through_remote_backend(client: openai.OpenAI, llama_server: str) -> None:
     raw = client.chat.completions.with_raw_response.create(
         model="remote", messages=MSGS, max_tokens=16, temperature=0
     )
@@ -110,6 +112,12 @@ def test_chat_through_remote_backend(client: openai.OpenAI) -> None:
     assert resp.model == "llama-server"
     assert resp.choices[0].message.content
     assert resp.usage.completion_tokens > 0 and resp.usage.prompt_tokens > 0
+    # the gateway passes the upstream's answer through unchanged
+    direct = openai.OpenAI(base_url=llama_server, api_key="x").chat.completions.create(
+        model="gemma-remote", messages=MSGS, max_tokens=16, temperature=0
+    )
+    assert resp.choices[0].message.content == direct.choices[0].message.content
+    assert resp.usage.completion_tokens == direct.usage.completion_tokens
 
 
 def test_stream_through_remote_backend_keeps_gateway_framing(client: openai.OpenAI) -> None:

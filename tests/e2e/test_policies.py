@@ -45,7 +45,9 @@ def leaked(upstream: Upstream) -> list[str]:
 
 
 @pytest.fixture
-async def gateway(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[tuple[httpx.AsyncClient, Upstream, Upstream, object]]:
+async def gateway(
+    monkeypatch: pytest.MonkeyPatch,
+) -> AsyncIterator[tuple[httpx.AsyncClient, Upstream, Upstream, object]]:
     monkeypatch.setenv("MISTRAL_API_KEY", "test-mistral-key")
     monkeypatch.setenv("US_API_KEY", "test-us-key")
     data = yaml.safe_load(EXAMPLE.read_text())
@@ -58,13 +60,21 @@ async def gateway(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[tuple[httpx.
         app = create_app(parse_config(data, str(EXAMPLE)))
         runtime = app.state.runtime
         await runtime.start()
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw", timeout=120) as c:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://gw", timeout=120
+        ) as c:
             yield c, mistral, us, runtime
         await runtime.close()
 
 
 def chat(model: str, content: str, **kw) -> dict:
-    return {"model": model, "messages": [{"role": "user", "content": content}], "max_tokens": 8, "temperature": 0, **kw}
+    return {
+        "model": model,
+        "messages": [{"role": "user", "content": content}],
+        "max_tokens": 8,
+        "temperature": 0,
+        **kw,
+    }
 
 
 PII_TEXT = f"Client: Mme Claire Dubois, email {EMAIL}, IBAN {IBAN}, NIR {NIR}, carte {CARD}."
@@ -99,12 +109,22 @@ async def test_research_stream_restores_placeholders_split_across_chunks(gateway
 async def test_every_role_and_tool_call_arguments_are_covered(gateway) -> None:
     c, mistral, _, _ = gateway
     body = {
-        "model": "research", "max_tokens": 8,
+        "model": "research",
+        "max_tokens": 8,
         "messages": [
             {"role": "system", "content": f"The analyst's email is {EMAIL}."},
             {"role": "user", "content": [{"type": "text", "text": f"Check IBAN {IBAN}"}]},
-            {"role": "assistant", "content": None, "tool_calls": [{"id": "call_1", "type": "function",
-             "function": {"name": "lookup", "arguments": json.dumps({"nir": NIR})}}]},
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [
+                    {
+                        "id": "call_1",
+                        "type": "function",
+                        "function": {"name": "lookup", "arguments": json.dumps({"nir": NIR})},
+                    }
+                ],
+            },
             {"role": "tool", "tool_call_id": "call_1", "content": f"card on file {CARD}"},
             {"role": "user", "content": "Summarise."},
         ],
@@ -131,7 +151,11 @@ async def test_secret_is_blocked_without_showing_it(gateway) -> None:
     r = await c.post("/v1/chat/completions", json=chat("research", f"my key is {secret}"))
     assert r.status_code == 403
     err = r.json()["error"]
-    assert err["code"] == "sensitive_data_blocked" and "secret" in err["message"] and secret not in r.text
+    assert (
+        err["code"] == "sensitive_data_blocked"
+        and "secret" in err["message"]
+        and secret not in r.text
+    )
     assert r.headers["x-souverain-decision"] == "refused"
     assert not mistral.captured
 
@@ -162,5 +186,8 @@ async def test_fallback_to_us_api_only_pseudonymised_when_mistral_down(gateway) 
     await runtime.backends["mistral-api"].start()
     r = await c.post("/v1/chat/completions", json=chat("research", PII_TEXT))
     assert r.status_code == 200
-    assert r.headers["x-souverain-backend"] == "us-api" and r.headers["x-souverain-decision"] == "pseudonymized"
+    assert (
+        r.headers["x-souverain-backend"] == "us-api"
+        and r.headers["x-souverain-decision"] == "pseudonymized"
+    )
     assert us.captured and not leaked(us)

@@ -124,6 +124,12 @@ def create_app(
         """The process is alive."""
         return {"status": "ok"}
 
+    @app.get("/metrics", tags=["ops"], include_in_schema=False)
+    async def metrics() -> Response:
+        """Prometheus metrics."""
+        body, content_type = runtime.metrics.render()
+        return Response(body, media_type=content_type)
+
     @app.get("/readyz", tags=["ops"])
     async def readyz() -> Response:
         """Every backend loaded or reachable (JSON per backend); 503 until then."""

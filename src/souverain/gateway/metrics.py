@@ -27,16 +27,49 @@ class Metrics:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         self.requests = Counter("souverain_requests", "Requests by outcome", LABELS, registry=r)
-        self.refusals = Counter("souverain_refusals", "Refused requests by reason code", ("use_case", "code"), registry=r)
+        self.refusals = Counter(
+            "souverain_refusals",
+            "Refused requests by reason code",
+            ("use_case", "code"),
+            registry=r,
+        )
         self.tokens = Counter("souverain_tokens", "Tokens", (*LABELS, "direction"), registry=r)
-        self.cost = Counter("souverain_cost_eur", "Cost in EUR (measured or estimated)", LABELS, registry=r)
-        self.energy = Counter("souverain_energy_wh", "Energy in Wh", (*LABELS, "method"), registry=r)
-        self.latency = Histogram("souverain_request_duration_seconds", "Request duration", LABELS, buckets=LATENCY_BUCKETS, registry=r)
-        self.ttft = Histogram("souverain_time_to_first_token_seconds", "Time to first token", LABELS, buckets=LATENCY_BUCKETS, registry=r)
+        self.cost = Counter(
+            "souverain_cost_eur", "Cost in EUR (measured or estimated)", LABELS, registry=r
+        )
+        self.energy = Counter(
+            "souverain_energy_wh", "Energy in Wh", (*LABELS, "method"), registry=r
+        )
+        self.latency = Histogram(
+            "souverain_request_duration_seconds",
+            "Request duration",
+            LABELS,
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.ttft = Histogram(
+            "souverain_time_to_first_token_seconds",
+            "Time to first token",
+            LABELS,
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
 
-    def observe(self, *, use_case: str, backend: str, decision: str, code: str | None, prompt_tokens: int,
-                completion_tokens: int, duration_s: float, ttft_s: float | None, cost_eur: float | None,
-                energy_wh: float | None, energy_method: str) -> None:
+    def observe(
+        self,
+        *,
+        use_case: str,
+        backend: str,
+        decision: str,
+        code: str | None,
+        prompt_tokens: int,
+        completion_tokens: int,
+        duration_s: float,
+        ttft_s: float | None,
+        cost_eur: float | None,
+        energy_wh: float | None,
+        energy_method: str,
+    ) -> None:
         labels = (use_case, backend or "-", decision)
         self.requests.labels(*labels).inc()
         if decision == "refused" and code:

@@ -62,6 +62,16 @@ class CallContext:
     stream: bool = False
     started: float = field(default_factory=time.perf_counter)
     recorded: bool = False
+    #: the ledger row this attempt writes: the request id, then ``<id>.<n>`` after an egress
+    #: attempt that was already recorded as failed
+    row_id: str = ""
+    attempt: int = 1
+    egress_begun: bool = False
+    request: GenerationRequest | None = None
+    measurement: Any = None
+
+    def __post_init__(self) -> None:
+        self.row_id = self.row_id or self.request_id
 
 
 @dataclass(slots=True)
@@ -85,6 +95,12 @@ class Outcome:
 
 class AuditHooks:
     """Where the pipeline reports; the ledger and metrics implement these. Default: nothing."""
+
+    def started(self, ctx: CallContext) -> None:
+        """Called when a call starts (metering starts here)."""
+
+    async def admit(self, ctx: CallContext) -> None:
+        """Called before placement; raising :class:`Refusal` refuses (budgets)."""
 
     async def before_egress(
         self, ctx: CallContext, placement: Placement, backend: Backend, decision: Decision
@@ -133,7 +149,9 @@ class Answer:
                     tc,
                     function={
                         **tc.get("function", {}),
-                        "arguments": self._pz.restore(tc.get("function", {}).get("arguments", "")),
+                        "arguments": self._pz.restore_json(
+                            tc.get("function", {}).get("arguments", "")
+                        ),
                     },
                 )
                 for tc in c.tool_calls
@@ -157,7 +175,7 @@ class Answer:
 
     async def events(self) -> AsyncIterator[StreamEvent]:
         """Streamed: yield restored events; the final one (finish + usage) only after auditing."""
-        restorer = StreamRestorer(self._pz) if self._pz else None
+        restorer = StreamRestorer(self._pz) if self._pz is not None else None
         arg_restorers: dict[int, StreamRestorer] = {}
         usage, finish = Usage(), None
         ok = False
@@ -228,7 +246,9 @@ class Answer:
         fn = delta.get("function")
         if not fn or not fn.get("arguments") or self._pz is None:
             return delta
-        r = restorers.setdefault(int(delta.get("index", 0)), StreamRestorer(self._pz))
+        r = restorers.setdefault(
+            int(delta.get("index", 0)), self._pz.stream_restorer(json_escape=True)
+        )
         return {**delta, "function": {**fn, "arguments": r.feed(fn["arguments"])}}
 
 
@@ -257,6 +277,12 @@ class Pipeline:
 
     async def open(self, ctx: CallContext, request: GenerationRequest) -> Answer:
         """Place the request and start the answer on the first candidate that produces one."""
+        ctx.request = request
+        self.hooks.started(ctx)
+        try:
+            await self.hooks.admit(ctx)
+        except Refusal as refusal:
+            raise await self._refuse(ctx, None, request, refusal) from None
         placement, content = self.plan(ctx, request)
         if placement.blocked:
             types = ", ".join(placement.blocked_types)
@@ -299,20 +325,28 @@ class Pipeline:
             )
 
         last_error: BackendError | None = None
+        advance = False
         for candidate in placement.candidates:
+            if advance:
+                ctx.attempt += 1
+                ctx.row_id = f"{ctx.request_id}.{ctx.attempt}"
+                ctx.recorded = ctx.egress_begun = advance = False
             backend = candidate.backend
             pz = Pseudonymizer() if candidate.pseudonymize else None
             outgoing = (
-                content.pseudonymized(placement.pseudonymize_categories, pz) if pz else request
+                content.pseudonymized(placement.pseudonymize_categories, pz)
+                if pz is not None
+                else request
             )
-            decision: Decision = "pseudonymized" if pz is not None and pz.count else "served"
-            if pz is not None and not pz.count:
+            decision: Decision = "pseudonymized" if pz is not None and len(pz) else "served"
+            if pz is not None and not len(pz):
                 pz = None
             if not backend.metadata.self_hosted:
                 try:
                     await self.hooks.before_egress(ctx, placement, backend, decision)
                 except Refusal as refusal:
                     raise await self._refuse(ctx, placement, request, refusal) from None
+                ctx.egress_begun = True
             try:
                 if ctx.stream:
                     rest = backend.stream(outgoing)
@@ -346,20 +380,28 @@ class Pipeline:
                     Exclusion(backend.name, "failed", f"failed: {exc.message}")
                 )
                 last_error = exc
+                if ctx.egress_begun:  # data left: that attempt keeps its own row, marked failed
+                    await self._fail(ctx, placement, backend, outgoing, exc, Usage())
+                    advance = True
                 continue
         assert last_error is not None
         if len(placement.candidates) > 1:
             tried = "; ".join(str(e) for e in placement.excluded if e.kind == "failed")
             last_error.message = f"{last_error.message} (all compliant backends failed: {tried})"
-        await self._fail(
-            ctx, placement, placement.candidates[-1].backend, request, last_error, Usage()
-        )
+        if not ctx.recorded:
+            await self._fail(
+                ctx, placement, placement.candidates[-1].backend, request, last_error, Usage()
+            )
         if isinstance(last_error, BackendOverloaded):
             raise last_error
         raise last_error
 
     async def _refuse(
-        self, ctx: CallContext, placement: Placement, request: GenerationRequest, refusal: Refusal
+        self,
+        ctx: CallContext,
+        placement: Placement | None,
+        request: GenerationRequest,
+        refusal: Refusal,
     ) -> Refusal:
         await self._record(
             Outcome(

@@ -13,12 +13,21 @@ from souverain.backends.base import Backend
 from souverain.backends.registry import create_backend
 from souverain.config.schema import Config
 from souverain.detect import Scanner
+from souverain.gateway.audit import LedgerHooks
+from souverain.gateway.metrics import Metrics
 from souverain.gateway.pipeline import AuditHooks, Pipeline
+from souverain.ledger import Ledger
 
 log = logging.getLogger("souverain.runtime")
 
 
 class Runtime:
+    """Backends, scanner, keys, pipeline and audit trail (ledger, metering, metrics).
+
+    ``hooks`` replaces the audit trail (tests); by default the ledger of ``config.ledger`` is
+    opened at :meth:`start` (schema migrations applied, interrupted rows marked).
+    """
+
     def __init__(self, config: Config, hooks: AuditHooks | None = None):
         from souverain.api.auth import KeyRing
 
@@ -26,15 +35,27 @@ class Runtime:
         self.backends: dict[str, Backend] = {b.name: create_backend(b) for b in config.backends}
         self.scanner = Scanner(confidential_markers=config.confidential_markers)
         self.keyring = KeyRing(config.api_keys)
-        self.hooks = hooks or AuditHooks()
+        self.metrics = Metrics()
+        self.ledger: Ledger | None = None
+        self._custom_hooks = hooks is not None
+        self.hooks: AuditHooks = hooks or LedgerHooks(None, config.site, self.metrics)
         self.pipeline = Pipeline(self.backends, self.scanner, self.hooks)
         self._start_tasks: list[asyncio.Task[None]] = []
 
+    def open_ledger(self) -> None:
+        """Open the configured ledger (blocking: migrations); idempotent."""
+        if self._custom_hooks or not self.config.ledger.enabled or self.ledger is not None:
+            return
+        self.ledger = Ledger.open(self.config.ledger.url)
+        assert isinstance(self.hooks, LedgerHooks)
+        self.hooks.ledger = self.ledger
+
     async def start(self, wait: bool = True) -> None:
-        """Start every backend (load models, open connection pools).
+        """Open the ledger, then start every backend (load models, open connection pools).
 
         With ``wait=False`` loading goes on in the background and ``/readyz`` reports progress.
         """
+        await asyncio.to_thread(self.open_ledger)
         self._start_tasks = [
             asyncio.create_task(b.start(), name=f"start-{b.name}") for b in self.backends.values()
         ]
@@ -50,3 +71,6 @@ class Runtime:
                 await b.close()
             except Exception:  # closing must go on for the others
                 log.exception("backend %s: error while closing", b.name)
+        if self.ledger is not None:
+            await asyncio.to_thread(self.ledger.close)
+            self.ledger = None

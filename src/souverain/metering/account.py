@@ -23,10 +23,10 @@ def account(
     :class:`~souverain.ledger.LedgerRecord`. ``reading`` comes from the site's
     :class:`~souverain.metering.energy.Meter` (self-hosted); remote backends are estimated from
     their declared ``parameters``."""
-    if getattr(backend, "self_hosted", False):
-        energy = reading or EnergyReading.unknown()
+    if reading is not None:  # measured or estimated on this machine (in-process backends)
+        energy = reading
         busy = energy.busy_share_s or duration_s
-    else:
+    else:  # computed elsewhere (a remote API, or a self-hosted server on another machine)
         params = getattr(backend, "parameters", None)
         energy = estimate_from_parameters(
             getattr(params, "total_b", None),

@@ -1,0 +1,154 @@
+"""The audit trail of the gateway: one ledger row per request, metered, plus Prometheus metrics.
+
+- Egress (a backend that is not self-hosted): a ``pending`` row naming the destination, use case,
+  decision and data types is committed *before* any byte leaves; if the ledger cannot be written
+  the request is refused (503 ``ledger_unavailable``). The row is completed when the request ends.
+- Self-hosted: the row is written once, committed before the answer's final chunk is sent.
+- A request that falls back after an egress attempt failed keeps that attempt's row (data did
+  leave), finalised as ``failed``; the next attempt's row id is ``<request id>.<attempt>``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from souverain.backends.base import Backend
+from souverain.gateway.metrics import Metrics
+from souverain.gateway.pipeline import AuditHooks, CallContext, Decision, Outcome, Refusal
+from souverain.ledger import Ledger, LedgerRecord, LedgerUnavailable
+from souverain.metering import EnergyReading, Meter, account
+from souverain.policy.placement import Placement
+
+log = logging.getLogger("souverain.audit")
+
+
+def _operation(kind: str) -> str:
+    return "chat" if kind == "chat" else "text_completion"
+
+
+class LedgerHooks(AuditHooks):
+    def __init__(
+        self,
+        ledger: Ledger | None,
+        site: Any,
+        metrics: Metrics | None = None,
+        meter: Meter | None = None,
+    ):
+        self.ledger = ledger
+        self.site = site
+        self.metrics = metrics
+        self.meter = meter or Meter(site)
+
+    # -- hooks ------------------------------------------------------------------------------------
+    def started(self, ctx: CallContext) -> None:
+        ctx.measurement = self.meter.start()
+
+    async def before_egress(
+        self, ctx: CallContext, placement: Placement, backend: Backend, decision: Decision
+    ) -> None:
+        if self.ledger is None:
+            return
+        rec = self._base(ctx, backend, decision, placement)
+        rec.status = "pending"
+        try:
+            await self.ledger.begin(rec)
+        except LedgerUnavailable:
+            log.error(
+                "ledger unavailable: refusing egress of %s to %s", ctx.request_id, backend.name
+            )
+            raise Refusal(
+                503,
+                "ledger_unavailable",
+                "the audit ledger cannot be written, so nothing may leave for a backend that is not "
+                "self-hosted; retry later",
+                type_="service_unavailable",
+            ) from None
+
+    async def finish(self, outcome: Outcome) -> None:
+        rec = self._record(outcome)
+        if self.metrics is not None:
+            self.metrics.observe(
+                use_case=rec.use_case or "-",
+                backend=rec.backend or "",
+                decision=rec.decision,
+                code=rec.error_code,
+                prompt_tokens=rec.prompt_tokens or 0,
+                completion_tokens=rec.completion_tokens or 0,
+                duration_s=outcome.duration_s,
+                ttft_s=outcome.ttft_s,
+                cost_eur=rec.cost_eur,
+                energy_wh=rec.energy_wh,
+                energy_method=rec.energy_method,
+            )
+        if self.ledger is None:
+            return
+        try:
+            await self.ledger.finish(rec)
+        except Exception:
+            log.exception("ledger: could not write the row of request %s", rec.request_id)
+
+    # -- records ----------------------------------------------------------------------------------
+    def _base(
+        self, ctx: CallContext, backend: Backend | None, decision: str, placement: Placement | None
+    ) -> LedgerRecord:
+        meta = backend.metadata if backend is not None else None
+        req = ctx.request
+        return LedgerRecord(
+            request_id=ctx.row_id,
+            kind=ctx.kind,
+            api_key_name=ctx.api_key_name,
+            use_case=ctx.use_case.name,
+            backend=meta.name if meta else None,
+            operation=_operation(req.kind) if req else None,
+            requested_model=ctx.use_case.name,
+            model=meta.model if meta else None,
+            operator=meta.operator if meta else None,
+            operator_jurisdiction=meta.operator_jurisdiction if meta else None,
+            location=meta.location if meta else None,
+            self_hosted=meta.self_hosted if meta else None,
+            open_weights=meta.open_weights if meta else None,
+            decision=decision,  # type: ignore[arg-type]
+            data_types=dict(placement.data_types) if placement else {},
+            stream=ctx.stream,
+            used_tools=bool(req and req.uses_tools()),
+            used_json_mode=bool(req and req.uses_json_mode()),
+        )
+
+    def _energy(self, ctx: CallContext, backend: Backend | None) -> EnergyReading | None:
+        measurement = getattr(ctx, "measurement", None)
+        reading = self.meter.stop(measurement) if measurement is not None else None
+        if backend is None or backend.type_name != "llamacpp":
+            return (
+                None  # not computed on this machine: estimated from the model's size, if declared
+            )
+        resources = backend.last_resource_usage(ctx.request_id)
+        if resources is not None and self.meter.method == "estimated:cpu-time":
+            # the generation thread's own CPU time: exact for this request, even when queued
+            return self.meter.reading(resources.cpu_seconds, resources.busy_seconds)
+        return reading
+
+    def _record(self, o: Outcome) -> LedgerRecord:
+        rec = self._base(o.ctx, o.backend, o.decision, o.placement)
+        rec.status = o.status
+        rec.reason = o.reason or None
+        rec.http_status = o.http_status
+        rec.error_code = o.error_code
+        rec.prompt_tokens = o.usage.prompt_tokens
+        rec.completion_tokens = o.usage.completion_tokens
+        rec.ttft_ms = o.ttft_s * 1000 if o.ttft_s is not None else None
+        rec.duration_ms = o.duration_s * 1000
+        reading = self._energy(o.ctx, o.backend)
+        if o.backend is not None and o.status != "refused":
+            fields = account(
+                o.backend.config,
+                self.site,
+                model=rec.model,
+                prompt_tokens=rec.prompt_tokens or 0,
+                completion_tokens=rec.completion_tokens or 0,
+                reading=reading,
+                duration_s=o.duration_s,
+            )
+            for key, value in fields.items():
+                setattr(rec, key, value)
+        return rec
