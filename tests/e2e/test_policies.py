@@ -81,7 +81,7 @@ PII_TEXT = f"Client: Mme Claire Dubois, email {EMAIL}, IBAN {IBAN}, NIR {NIR}, c
 
 
 async def test_research_pseudonymises_before_egress_and_restores(gateway) -> None:
-    c, mistral, us, _ = gateway
+    c, mistral, _us, _ = gateway
     r = await c.post("/v1/chat/completions", json=chat("research", PII_TEXT))
     assert r.status_code == 200, r.text
     assert r.headers["x-souverain-backend"] == "mistral-api"
@@ -180,7 +180,7 @@ async def test_kyc_refused_when_only_compliant_backend_is_down(gateway) -> None:
 
 
 async def test_fallback_to_us_api_only_pseudonymised_when_mistral_down(gateway) -> None:
-    c, mistral, us, runtime = gateway
+    c, _mistral, us, runtime = gateway
     runtime.backends["mistral-api"]._base = f"http://127.0.0.1:{free_port()}/v1"
     await runtime.backends["mistral-api"].close()
     await runtime.backends["mistral-api"].start()

@@ -130,6 +130,8 @@ class Upstream:
                 if self.mode == "invalid_json_stream" and i == 1:
                     yield b"data: {broken\n\n"
                     continue
+                if self.mode == "slow_stream":
+                    await asyncio.sleep(0.5)
                 delta = {"content": w} if chat else None
                 choice = (
                     {"index": 0, "delta": delta, "finish_reason": None}

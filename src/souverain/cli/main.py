@@ -199,29 +199,22 @@ def version() -> None:
     print(__version__)
 
 
-def _register_optional() -> None:
-    """Commands that live with their concern (detection, ledger, bench, drills)."""
+def _register_concerns() -> None:
+    """Commands that live with their concern (detection, ledger, reports)."""
+    from souverain.cli.ledger import ledger_app
+    from souverain.cli.report import report_command
+
     try:
         from souverain.cli.scan import scan_command
 
         app.command("scan")(scan_command)
-    except ImportError:  # pragma: no cover - during development only
+    except ImportError:  # TODO(lead): remove once cli/scan.py lands
         pass
-    try:
-        from souverain.cli.ledger import ledger_app
-
-        app.add_typer(ledger_app, name="ledger")
-    except ImportError:  # pragma: no cover
-        pass
-    try:
-        from souverain.cli.report import report_command
-
-        app.command("report")(report_command)
-    except ImportError:  # pragma: no cover
-        pass
+    app.add_typer(ledger_app, name="ledger")
+    app.command("report")(report_command)
 
 
-_register_optional()
+_register_concerns()
 
 
 def main() -> None:

@@ -30,8 +30,14 @@ _LOADER = {
     "parse_config",
 }
 __all__ = [
-    "DEFAULT_USE_CASE", "EMBEDDED_BACKEND", "Config", "ConfigError", "config_hash",
-    "default_config", "load_config", "parse_config",
+    "DEFAULT_USE_CASE",
+    "EMBEDDED_BACKEND",
+    "Config",
+    "ConfigError",
+    "config_hash",
+    "default_config",
+    "load_config",
+    "parse_config",
 ]
 
 

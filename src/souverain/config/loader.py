@@ -98,7 +98,9 @@ def semantic_problems(cfg: Config) -> list[tuple[str, str]]:
             reasons = [static_exclusion(uc.policy, BackendMetadata.from_config(b)) for b in known]
             if all(r is not None for r in reasons):
                 fields = sorted({r[0] for r in reasons if r})
-                detail = "; ".join(f"{b.name}: {r[1]}" for b, r in zip(known, reasons, strict=True) if r)
+                detail = "; ".join(
+                    f"{b.name}: {r[1]}" for b, r in zip(known, reasons, strict=True) if r
+                )
                 for field in fields:
                     problems.append(
                         (
@@ -109,7 +111,13 @@ def semantic_problems(cfg: Config) -> list[tuple[str, str]]:
                     )
         for field in ("personal_data", "secrets", "confidential"):
             action = getattr(uc.policy, field)
-            if action == "keep-local" and known and not any(b.self_hosted for b in known):
+            explicit = field in uc.policy.model_fields_set  # defaults refuse at run time instead
+            if (
+                explicit
+                and action == "keep-local"
+                and known
+                and not any(b.self_hosted for b in known)
+            ):
                 problems.append(
                     (
                         f"{base}.policy.{field}",
