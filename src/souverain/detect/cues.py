@@ -67,17 +67,36 @@ CUES: dict[str, tuple[str, ...]] = {
     ),
 }
 
-_parts = []
-for _kind, _words in CUES.items():
-    alts = "|".join(re.escape(w) for w in sorted(_words, key=len, reverse=True))
-    _parts.append(f"(?P<{_kind}>(?<![^\\W\\d_])(?:{alts}))")
-CUE_RE = re.compile("|".join(_parts), re.IGNORECASE)
+_KIND_RE = {
+    kind: re.compile(
+        r"(?<![^\W\d_])(?:"
+        + "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+        + ")"
+    )
+    for kind, words in CUES.items()
+}
 
 CONTEXT_CHARS = 64
 
 
+class LazyCues:
+    """The cues of a context, looked up per kind only if a candidate asks (most never do)."""
+
+    __slots__ = ("_context", "_seen")
+
+    def __init__(self, context: str):
+        self._context = context.lower()
+        self._seen: dict[str, bool] = {}
+
+    def __contains__(self, kind: object) -> bool:
+        assert isinstance(kind, str)
+        hit = self._seen.get(kind)
+        if hit is None:
+            hit = self._seen[kind] = _KIND_RE[kind].search(self._context) is not None
+        return hit
+
+
 def cues_in(context: str) -> frozenset[str]:
-    """The cue kinds found in ``context`` (the text just before a candidate)."""
-    if not context:
-        return frozenset()
-    return frozenset(m.lastgroup for m in CUE_RE.finditer(context) if m.lastgroup)
+    """Every cue kind found in ``context`` (the text just before a candidate)."""
+    lowered = context.lower()
+    return frozenset(k for k, rx in _KIND_RE.items() if rx.search(lowered))

@@ -9,7 +9,9 @@ from collections.abc import Iterator
 from souverain.detect.finding import Finding
 
 MRZ_FINDING_CONFIDENCE = 4
-_LINES_RE = re.compile(r"(?m)^[ \t]*((?:[A-Z0-9<]{30}|[A-Z0-9<]{36}|[A-Z0-9<]{44})[ \t]*(?:\r?\n|$)){2,3}")
+_LINES_RE = re.compile(
+    r"(?m)^[ \t]*((?:[A-Z0-9<]{30}|[A-Z0-9<]{36}|[A-Z0-9<]{44})[ \t]*(?:\r?\n|$)){2,3}"
+)
 _LINE_RE = re.compile(r"[A-Z0-9<]{30,44}")
 _WEIGHTS = (7, 3, 1)
 
@@ -74,4 +76,6 @@ def detect_mrz(text: str) -> Iterator[Finding]:
         )
         if ok:
             start, end = lines[0][0], lines[-1][1]
-            yield Finding("mrz", start, end, text[start:end], None, "icao9303", MRZ_FINDING_CONFIDENCE)
+            yield Finding(
+                "mrz", start, end, text[start:end], None, "icao9303", MRZ_FINDING_CONFIDENCE
+            )

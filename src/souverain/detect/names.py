@@ -222,9 +222,7 @@ class NameDetector:
             if _BEFORE_GREETING_RE.search(before):
                 yield self._finding(text, rest[0][0], rest[0][1])
 
-    def _cue_span(
-        self, text: str, rest: list[tuple[int, int, str]], low: list[str]
-    ) -> int | None:
+    def _cue_span(self, text: str, rest: list[tuple[int, int, str]], low: list[str]) -> int | None:
         """Index of the last token of a cued name: at most 4 words, stopping at a common word,
         an acronym after a mixed-case word ("Galasso Leone IBAN") or a word glued to digits."""
         last = None

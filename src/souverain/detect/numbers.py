@@ -25,7 +25,7 @@ from stdnum.pl import pesel as pl_pesel
 from stdnum.pt import nif as pt_nif
 from stdnum.se import personnummer as se_pnr
 
-from souverain.detect.cues import CONTEXT_CHARS, cues_in
+from souverain.detect.cues import CONTEXT_CHARS, LazyCues
 from souverain.detect.finding import PATTERN, STRONG, WEAK, Finding
 
 _SEP = r"(?:[ \t\u00a0\u202f]{1,2}|[.\-/]|\r?\n)"
@@ -183,6 +183,9 @@ def detect_numbers(text: str) -> Iterator[Finding]:
     for m in RUN_RE.finditer(text):
         run_start, run_end = m.span()
         raw = m.group()
+        if len(raw) < 7:  # too short for any identifier, phone or IPv4
+            prev_end = run_end
+            continue
         plus = raw.startswith("+")
         spans: list[tuple[int, int, str]] = []
         for g in _DIGITS_RE.finditer(raw):
@@ -194,7 +197,7 @@ def detect_numbers(text: str) -> Iterator[Finding]:
             prev_end = run_end
             continue
         ctx_start = max(prev_end, run_start - CONTEXT_CHARS)
-        cues = cues_in(text[ctx_start:run_start])
+        cues = LazyCues(text[ctx_start:run_start])
         prev_end = run_end
         yield from _windows(text, spans, cues, plus, glued)
 
@@ -202,7 +205,7 @@ def detect_numbers(text: str) -> Iterator[Finding]:
 def _windows(
     text: str,
     spans: list[tuple[int, int, str]],
-    cues: frozenset[str],
+    cues: LazyCues,
     plus: bool,
     glued: bool,
 ) -> Iterator[Finding]:
@@ -236,7 +239,7 @@ def _check(
     digits: str,
     groups: list[str],
     seps: list[str],
-    cues: frozenset[str],
+    cues: LazyCues,
     plus: bool,
     whole: bool,
 ) -> Finding | None:
@@ -250,21 +253,28 @@ def _check(
             return None
     if whole and len(groups) == 4 and _is_ipv4(groups, seps):
         return Finding("ip_address", start, end, text[start:end], None, "ipaddress", STRONG)
+    rules = RULES.get(n, ())
+    # an identifier announced by its cue ("SIRET 363 343 336 00246") beats a card look-alike
+    for rule in rules:
+        if rule.cue is not None and rule.cue in cues and rule.module(digits):
+            return _id_finding(rule, text, start, end, digits)
     if 14 <= n <= 19 and _uniform(seps) and is_card(digits):
         return Finding("payment_card", start, end, text[start:end], None, "luhn+iin", STRONG)
-    for rule in RULES.get(n, ()):
-        if rule.cue is not None and rule.cue not in cues:
-            continue
-        if rule.module(digits):
-            kind = rule.type
-            if rule.country == "PT" and digits[0] not in "123":
-                kind = "company_id"
-            return Finding(kind, start, end, text[start:end], rule.country, rule.validator, STRONG)
+    for rule in rules:
+        if rule.cue is None and rule.module(digits):
+            return _id_finding(rule, text, start, end, digits)
     if "phone" in cues and 8 <= n <= 13:
         return Finding("phone", start, end, text[start:end], None, None, WEAK)
     if 9 <= n <= 12 and digits[0] == "0" and _national_phone_shape(groups, seps):
         return Finding("phone", start, end, text[start:end], None, None, WEAK)
     return None
+
+
+def _id_finding(rule: IdRule, text: str, start: int, end: int, digits: str) -> Finding:
+    kind = rule.type
+    if rule.country == "PT" and digits[0] not in "123":
+        kind = "company_id"  # a Portuguese NIF of a company (NIPC)
+    return Finding(kind, start, end, text[start:end], rule.country, rule.validator, STRONG)
 
 
 def _national_phone_shape(groups: list[str], seps: list[str]) -> bool:

@@ -75,7 +75,9 @@ KINDS: tuple[Kind, ...] = (
         {"fr": ("numéro de registre national",), "nl": ("rijksregisternummer",)},
     ),
     Kind("pl_pesel", "national_id", v.pl_pesel_value, {"pl": ("PESEL", "numer PESEL")}, True),
-    Kind("at_vnr", "national_id", v.at_vnr_value, {"de": ("SVNR", "Sozialversicherungsnummer")}, True),
+    Kind(
+        "at_vnr", "national_id", v.at_vnr_value, {"de": ("SVNR", "Sozialversicherungsnummer")}, True
+    ),
     Kind("pt_nif", "national_id", v.pt_nif_value, {"pt": ("NIF", "número de contribuinte")}, True),
     Kind("pt_cc", "national_id", v.pt_cc_value, {"pt": ("Cartão de Cidadão", "número do CC")}),
     Kind("se_pnr", "national_id", v.se_pnr_value, {"sv": ("personnummer",)}, True),
@@ -86,30 +88,54 @@ KINDS: tuple[Kind, ...] = (
         "card",
         "payment_card",
         v.card_value,
-        {"fr": ("carte bancaire",), "de": ("Kreditkarte",), "it": ("carta di credito",),
-         "es": ("tarjeta",), "*": ("card number",)},
+        {
+            "fr": ("carte bancaire",),
+            "de": ("Kreditkarte",),
+            "it": ("carta di credito",),
+            "es": ("tarjeta",),
+            "*": ("card number",),
+        },
     ),  # fmt: skip
     Kind(
         "vat",
         "vat_id",
         v.vat_value,
-        {"fr": ("numéro de TVA",), "de": ("USt-IdNr.",), "it": ("partita IVA",),
-         "nl": ("btw-nummer",), "*": ("VAT number",)},
+        {
+            "fr": ("numéro de TVA",),
+            "de": ("USt-IdNr.",),
+            "it": ("partita IVA",),
+            "nl": ("btw-nummer",),
+            "*": ("VAT number",),
+        },
     ),  # fmt: skip
     Kind(
         "phone",
         "phone",
         v.phone_value,
-        {"fr": ("tél.", "téléphone"), "de": ("Tel.", "Handy"), "it": ("cellulare",),
-         "es": ("móvil",), "nl": ("mobiel",), "pt": ("telemóvel",), "da": ("tlf.",),
-         "fi": ("puh.",), "*": ("phone", "tel.")},
+        {
+            "fr": ("tél.", "téléphone"),
+            "de": ("Tel.", "Handy"),
+            "it": ("cellulare",),
+            "es": ("móvil",),
+            "nl": ("mobiel",),
+            "pt": ("telemóvel",),
+            "da": ("tlf.",),
+            "fi": ("puh.",),
+            "*": ("phone", "tel."),
+        },
     ),  # fmt: skip
     Kind(
         "phone_cued",
         "phone",
         v.phone_cued_value,
-        {"es": ("teléfono",), "it": ("tel.",), "pl": ("tel.",), "pt": ("telemóvel",),
-         "da": ("tlf.",), "*": ("phone",)},
+        {
+            "es": ("teléfono",),
+            "it": ("tel.",),
+            "pl": ("tel.",),
+            "pt": ("telemóvel",),
+            "da": ("tlf.",),
+            "*": ("phone",),
+        },
         True,
     ),  # fmt: skip
     Kind("email", "email", lambda r: (_email(r), None), _all("e-mail", "email")),
@@ -221,7 +247,9 @@ def _plant(b: _Builder, kind: Kind, lang: str, rng: random.Random, bare: bool) -
         name = f"{fake.first_name()} {fake.last_name()}"
         form, frame = rng.choice(_NAME_FRAMES[lang] + (("bare", _BARE[lang]),))
         frame = frame.replace("{value}", "{n}")
-        b.frame(frame, name, lambda s, e: Planted("name", kind.type, s, e, None, form != "bare", form))
+        b.frame(
+            frame, name, lambda s, e: Planted("name", kind.type, s, e, None, form != "bare", form)
+        )
         return
     value, country = kind.gen(rng)
     labels = _labels(kind, lang)
@@ -230,7 +258,9 @@ def _plant(b: _Builder, kind: Kind, lang: str, rng: random.Random, bare: bool) -
         frame = (f"{rng.choice(labels)}:\n" if labelled else "\n") + "{value}\n"
     elif labelled:
         label = rng.choice(labels)
-        frame = rng.choice((_MY[lang], "{label}: {value}", "{label} {value}")).replace("{label}", label)
+        frame = rng.choice((_MY[lang], "{label}: {value}", "{label} {value}")).replace(
+            "{label}", label
+        )
     else:
         frame = _BARE[lang]
     b.frame(frame, value, lambda s, e: Planted(kind.name, kind.type, s, e, country, labelled))
@@ -240,7 +270,9 @@ def _filler(fake: Faker) -> str:
     return str(fake.sentence(nb_words=12))
 
 
-def pii_corpus(n: int, seed: int = 0, *, bare: bool = False, kinds: tuple[str, ...] = ()) -> list[Sample]:
+def pii_corpus(
+    n: int, seed: int = 0, *, bare: bool = False, kinds: tuple[str, ...] = ()
+) -> list[Sample]:
     """``n`` texts, each with 2-4 planted values; kinds round-robin so every kind is covered."""
     rng = random.Random(seed)
     chosen = [KIND_BY_NAME[k] for k in kinds] if kinds else list(KINDS)

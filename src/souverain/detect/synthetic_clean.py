@@ -103,12 +103,25 @@ def _slots(rng: random.Random) -> dict[str, str]:
     year = rng.randint(2019, 2026)
     return {
         "order": rng.choice(
-            (f"BC-{year}-{_d(rng, 6)}", f"45000{_d(rng, 5)}", f"PO {_d(rng, 8)}",
-             f"{year}/{_d(rng, 4)}", f"CMD{_d(rng, 7)}", f"#{_d(rng, 6)}", f"{_d(rng, 9)}")
+            (
+                f"BC-{year}-{_d(rng, 6)}",
+                f"45000{_d(rng, 5)}",
+                f"PO {_d(rng, 8)}",
+                f"{year}/{_d(rng, 4)}",
+                f"CMD{_d(rng, 7)}",
+                f"#{_d(rng, 6)}",
+                f"{_d(rng, 9)}",
+            )
         ),  # fmt: skip
         "invoice": rng.choice(
-            (f"FA-{year}-{_d(rng, 4)}", f"INV-{_d(rng, 6)}", f"{year}-{_d(rng, 5)}",
-             f"RE{_d(rng, 8)}", f"F{year}{_d(rng, 5)}", f"{_d(rng, 10)}")
+            (
+                f"FA-{year}-{_d(rng, 4)}",
+                f"INV-{_d(rng, 6)}",
+                f"{year}-{_d(rng, 5)}",
+                f"RE{_d(rng, 8)}",
+                f"F{year}{_d(rng, 5)}",
+                f"{_d(rng, 10)}",
+            )
         ),  # fmt: skip
         "date": _date(rng),
         "date2": _date(rng),
@@ -116,19 +129,31 @@ def _slots(rng: random.Random) -> dict[str, str]:
         "amount_en": _amount(rng, False),
         "qty": str(rng.randint(1, 500)),
         "sku": rng.choice(
-            (f"SKU {_d(rng, 4)}-{_d(rng, 2)}-XL", f"ART-{_d(rng, 6)}",
-             f"{_d(rng, 3)}.{_d(rng, 3)}.{_d(rng, 2)}", f"{_d(rng, 3)}-{_d(rng, 4)}-{_d(rng, 1)}")
+            (
+                f"SKU {_d(rng, 4)}-{_d(rng, 2)}-XL",
+                f"ART-{_d(rng, 6)}",
+                f"{_d(rng, 3)}.{_d(rng, 3)}.{_d(rng, 2)}",
+                f"{_d(rng, 3)}-{_d(rng, 4)}-{_d(rng, 1)}",
+            )
         ),  # fmt: skip
         "lot": f"{_d(rng, 4)}-{_d(rng, 3)}",
         "ticket": _d(rng, 5),
         "dossier": rng.choice((f"{_d(rng, 2)}-{_d(rng, 4)}", f"{year} {_d(rng, 2)} {_d(rng, 4)}")),
         "ref": rng.choice(
-            (f"{year}{_d(rng, 6)}", f"{_d(rng, 3)} {_d(rng, 3)} {_d(rng, 3)}",
-             f"{_d(rng, 2)}-{_d(rng, 3)}-{_d(rng, 3)}-{_d(rng, 2)}", f"RF{_d(rng, 2)} {_d(rng, 4)}")
+            (
+                f"{year}{_d(rng, 6)}",
+                f"{_d(rng, 3)} {_d(rng, 3)} {_d(rng, 3)}",
+                f"{_d(rng, 2)}-{_d(rng, 3)}-{_d(rng, 3)}-{_d(rng, 2)}",
+                f"RF{_d(rng, 2)} {_d(rng, 4)}",
+            )
         ),  # fmt: skip
         "tracking": rng.choice(
-            (f"1Z{_d(rng, 3)}AA{_d(rng, 10)}", f"00340434{_d(rng, 10)}", _d(rng, 12),
-             f"JJD{_d(rng, 18)}")
+            (
+                f"1Z{_d(rng, 3)}AA{_d(rng, 10)}",
+                f"00340434{_d(rng, 10)}",
+                _d(rng, 12),
+                f"JJD{_d(rng, 18)}",
+            )
         ),  # fmt: skip
         "ean": _ean(rng),
         "time": rng.choice((f"{rng.randint(7, 18)}:{rng.choice(('00', '30'))}", "14h30")),
@@ -148,6 +173,8 @@ def clean_corpus(n: int, seed: int = 0) -> list[str]:
     out = []
     for i in range(n):
         lang = langs[i % len(langs)]
-        parts = [rng.choice(TEMPLATES[lang]).format(**_slots(rng)) for _ in range(rng.randint(1, 2))]
+        parts = [
+            rng.choice(TEMPLATES[lang]).format(**_slots(rng)) for _ in range(rng.randint(1, 2))
+        ]
         out.append("\n\n".join(parts))
     return out
