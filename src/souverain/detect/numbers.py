@@ -226,8 +226,7 @@ def _windows(
             start, end = spans[i][0], spans[j][1]
             if i == 0 and plus:
                 start = text.rfind("+", 0, start + 1)
-            whole = i == 0 and j == n - 1
-            found = _check(text, start, end, digits, groups, seps, cues, plus and i == 0, whole)
+            found = _check(text, start, end, digits, groups, seps, cues, plus and i == 0, i, j == n - 1)
             if found is not None:
                 yield found
 
@@ -241,8 +240,11 @@ def _check(
     seps: list[str],
     cues: LazyCues,
     plus: bool,
-    whole: bool,
+    first: int,
+    last: bool,
 ) -> Finding | None:
+    """One window (groups ``first``..) of a run; ``last``: it ends where the run ends."""
+    whole = first == 0 and last
     n = len(digits)
     if plus or digits.startswith("00"):
         intl = digits if plus else digits[2:]
@@ -263,6 +265,8 @@ def _check(
     for rule in rules:
         if rule.cue is None and rule.module(digits):
             return _id_finding(rule, text, start, end, digits)
+    if first:
+        return None  # phones start where the run starts
     if "phone" in cues and 8 <= n <= 13:
         return Finding("phone", start, end, text[start:end], None, None, WEAK)
     if 9 <= n <= 12 and digits[0] == "0" and _national_phone_shape(groups, seps):
