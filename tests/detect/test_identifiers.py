@@ -90,8 +90,7 @@ def test_pem_and_jwt_and_mrz(scanner: Scanner) -> None:
     jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U"
     assert one(scanner, f"token {jwt}").type == "secret"
     mrz = (
-        "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\n"
-        "L898902C36UTO7408122F1204159ZE184226B<<<<<10"
+        "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\nL898902C36UTO7408122F1204159ZE184226B<<<<<10"
     )
     assert one(scanner, f"MRZ:\n{mrz}\n").type == "mrz"
     bad = mrz[:-1] + "1"

@@ -116,6 +116,10 @@ class Pseudonymizer:
     def stream_restorer(self, *, json_escape: bool = False) -> StreamRestorer:
         return StreamRestorer(self, json_escape=json_escape)
 
+    def longest_placeholder(self) -> int:
+        """Length of the longest accepted spelling of any placeholder (``&lt; K &gt;``)."""
+        return max((len(k) + 10 for k in self._originals), default=0)
+
     def could_start(self, tail: str) -> bool:
         """Could ``tail`` (starting with ``<`` or ``&``) still grow into a known placeholder?"""
         if self._prefixes is None:
@@ -153,10 +157,14 @@ class StreamRestorer:
         for m in PLACEHOLDER_RE.finditer(buf):
             done = m.end()
         hold = len(buf)
-        for i in range(done, len(buf)):
-            if buf[i] in "<&" and self.p.could_start(buf[i:]):
+        i = max(done, len(buf) - self.p.longest_placeholder())
+        while i < len(buf):
+            lt, amp = buf.find("<", i), buf.find("&", i)
+            i = min(x for x in (lt, amp, len(buf)) if x >= 0)
+            if i < len(buf) and self.p.could_start(buf[i:]):
                 hold = i
                 break
+            i += 1
         self._buf = buf[hold:]
         return self.p.restore(buf[:hold], json_escape=self.json_escape)
 
