@@ -1,5 +1,6 @@
 """The tamper-evident request ledger (see docs/ledger.md)."""
 
+from souverain.ledger.budgets import Budget, BudgetExceeded, BudgetGuard
 from souverain.ledger.record import (
     DECISIONS,
     ENERGY_METHODS,
@@ -15,6 +16,9 @@ __all__ = [
     "ENERGY_METHODS",
     "KINDS",
     "STATUSES",
+    "Budget",
+    "BudgetExceeded",
+    "BudgetGuard",
     "Ledger",
     "LedgerError",
     "LedgerRecord",

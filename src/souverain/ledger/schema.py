@@ -23,7 +23,7 @@ from sqlalchemy import (
 metadata = MetaData()
 
 #: The Alembic revision the code expects; ``Ledger.open`` upgrades to it.
-HEAD_REVISION = "0001"
+HEAD_REVISION = "0002"
 VERSION_TABLE = "souverain_ledger_version"
 
 _ID = BigInteger().with_variant(Integer(), "sqlite")  # SQLite: INTEGER PRIMARY KEY = rowid
@@ -78,6 +78,8 @@ ledger = Table(
     Column("row_hash", String(64)),
     Index("ix_ledger_ts", "ts"),
     Index("ix_ledger_status", "status"),
+    Index("ix_ledger_api_key_name_ts", "api_key_name", "ts"),  # 0002: budgets
+    Index("ix_ledger_use_case_ts", "use_case", "ts"),  # 0002: budgets
 )
 
 #: One row (id = 1): the chain head. Sealing locks it, so sealing is serialised across writers.

@@ -18,11 +18,11 @@ import asyncio
 import concurrent.futures
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, case, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from souverain.ledger import writers
@@ -39,6 +39,8 @@ from souverain.ledger.schema import ledger_chain as H
 from souverain.ledger.writer import OpKind, RowConflict, Writer
 
 log = logging.getLogger(__name__)
+#: The columns :meth:`Ledger.spend` can group by (each has an index with ``ts``).
+_SPEND_COLUMNS = ("api_key_name", "use_case")
 
 
 class LedgerError(Exception):
@@ -207,6 +209,34 @@ class Ledger:
                     yield _readable(found)
         except SQLAlchemyError as exc:
             raise LedgerUnavailable(f"ledger unavailable: {exc}") from exc
+
+    def spend(
+        self,
+        by: str,
+        name: str,
+        since: Sequence[datetime],
+        *,
+        kind: str = "request",
+    ) -> tuple[float, ...]:
+        """Sum of ``cost_eur`` of the rows of ``kind`` whose ``by`` column (``api_key_name`` or
+        ``use_case``) is ``name``, once for each start time in ``since`` (``ts >= start``), in
+        one indexed query. Every status counts; a NULL cost (pending, unpriced) counts as 0.
+        Blocking: call it off the event loop. See :mod:`souverain.ledger.budgets`."""
+        if by not in _SPEND_COLUMNS:
+            raise ValueError(f"by={by!r}: expected one of {', '.join(_SPEND_COLUMNS)}")
+        if not since:
+            return ()
+        starts = [as_utc(s) for s in since]
+        cost = func.coalesce(T.c.cost_eur, 0.0)
+        query = select(
+            *(func.coalesce(func.sum(case((T.c.ts >= s, cost), else_=0.0)), 0.0) for s in starts)
+        ).where(T.c[by] == name, T.c.kind == kind, T.c.ts >= min(starts))
+        try:
+            with self.read_engine.connect() as conn:
+                found = conn.execute(query).one()
+        except SQLAlchemyError as exc:
+            raise LedgerUnavailable(f"ledger unavailable: {exc}") from exc
+        return tuple(float(v) for v in found)
 
     def head(self) -> tuple[int, str]:
         """The chain head: (seq of the last sealed row, its hash). Anchor it elsewhere."""
