@@ -15,7 +15,9 @@ runner = CliRunner()
 
 
 def test_json_from_stdin() -> None:
-    res = runner.invoke(app, ["scan", "-", "--format", "json"], input="mail a@b.fr, SIREN 732 829 320")
+    res = runner.invoke(
+        app, ["scan", "-", "--format", "json"], input="mail a@b.fr, SIREN 732 829 320"
+    )
     assert res.exit_code == 0, res.output
     data = json.loads(res.stdout)
     assert [(f["type"], f["start"], f["end"]) for f in data["findings"]] == [

@@ -151,9 +151,13 @@ def _candidates(text: str, p: int, run: int) -> list[tuple[int, tuple[str, ...]]
             out.append((p - 3, ("vat",)))
         elif p >= 4 and text[p - 1] in " .-" and text[p - 4 : p - 1] == "ATU":
             out.append((p - 4, ("vat",)))
-        elif p >= 2 and text[p - 1] in " .-" and text[p - 2] in "XYZxyz":
-            if p == 2 or not text[p - 3].isalnum():
-                out.append((p - 2, ("nie",)))
+        elif (
+            p >= 2
+            and text[p - 1] in " .-"
+            and text[p - 2] in "XYZxyz"
+            and (p == 2 or not text[p - 3].isalnum())
+        ):
+            out.append((p - 2, ("nie",)))
         kinds = _digit_first(text, p, run)
         if kinds:
             out.append((p, kinds))

@@ -226,7 +226,9 @@ def _windows(
             start, end = spans[i][0], spans[j][1]
             if i == 0 and plus:
                 start = text.rfind("+", 0, start + 1)
-            found = _check(text, start, end, digits, groups, seps, cues, plus and i == 0, i, j == n - 1)
+            found = _check(
+                text, start, end, digits, groups, seps, cues, plus and i == 0, i, j == n - 1
+            )
             if found is not None:
                 yield found
 

@@ -95,7 +95,7 @@ KINDS: tuple[Kind, ...] = (
             "es": ("tarjeta",),
             "*": ("card number",),
         },
-    ),  # fmt: skip
+    ),
     Kind(
         "vat",
         "vat_id",
@@ -107,7 +107,7 @@ KINDS: tuple[Kind, ...] = (
             "nl": ("btw-nummer",),
             "*": ("VAT number",),
         },
-    ),  # fmt: skip
+    ),
     Kind(
         "phone",
         "phone",
@@ -123,7 +123,7 @@ KINDS: tuple[Kind, ...] = (
             "fi": ("puh.",),
             "*": ("phone", "tel."),
         },
-    ),  # fmt: skip
+    ),
     Kind(
         "phone_cued",
         "phone",
@@ -137,7 +137,7 @@ KINDS: tuple[Kind, ...] = (
             "*": ("phone",),
         },
         True,
-    ),  # fmt: skip
+    ),
     Kind("email", "email", lambda r: (_email(r), None), _all("e-mail", "email")),
     Kind("ipv4", "ip_address", lambda r: (_ipv4(r), None), _all("IP")),
     Kind("ipv6", "ip_address", lambda r: (_ipv6(r), None), _all("IPv6")),
@@ -253,7 +253,7 @@ def _plant(b: _Builder, kind: Kind, lang: str, rng: random.Random, bare: bool) -
         return
     value, country = kind.gen(rng)
     labels = _labels(kind, lang)
-    labelled = bool(labels) and (kind.needs_label and not bare or rng.random() < 0.5)
+    labelled = bool(labels) and ((kind.needs_label and not bare) or rng.random() < 0.5)
     if kind.block:
         frame = (f"{rng.choice(labels)}:\n" if labelled else "\n") + "{value}\n"
     elif labelled:

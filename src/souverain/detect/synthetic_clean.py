@@ -112,7 +112,7 @@ def _slots(rng: random.Random) -> dict[str, str]:
                 f"#{_d(rng, 6)}",
                 f"{_d(rng, 9)}",
             )
-        ),  # fmt: skip
+        ),
         "invoice": rng.choice(
             (
                 f"FA-{year}-{_d(rng, 4)}",
@@ -122,7 +122,7 @@ def _slots(rng: random.Random) -> dict[str, str]:
                 f"F{year}{_d(rng, 5)}",
                 f"{_d(rng, 10)}",
             )
-        ),  # fmt: skip
+        ),
         "date": _date(rng),
         "date2": _date(rng),
         "amount_eu": _amount(rng, True),
@@ -135,7 +135,7 @@ def _slots(rng: random.Random) -> dict[str, str]:
                 f"{_d(rng, 3)}.{_d(rng, 3)}.{_d(rng, 2)}",
                 f"{_d(rng, 3)}-{_d(rng, 4)}-{_d(rng, 1)}",
             )
-        ),  # fmt: skip
+        ),
         "lot": f"{_d(rng, 4)}-{_d(rng, 3)}",
         "ticket": _d(rng, 5),
         "dossier": rng.choice((f"{_d(rng, 2)}-{_d(rng, 4)}", f"{year} {_d(rng, 2)} {_d(rng, 4)}")),
@@ -146,7 +146,7 @@ def _slots(rng: random.Random) -> dict[str, str]:
                 f"{_d(rng, 2)}-{_d(rng, 3)}-{_d(rng, 3)}-{_d(rng, 2)}",
                 f"RF{_d(rng, 2)} {_d(rng, 4)}",
             )
-        ),  # fmt: skip
+        ),
         "tracking": rng.choice(
             (
                 f"1Z{_d(rng, 3)}AA{_d(rng, 10)}",
@@ -154,7 +154,7 @@ def _slots(rng: random.Random) -> dict[str, str]:
                 _d(rng, 12),
                 f"JJD{_d(rng, 18)}",
             )
-        ),  # fmt: skip
+        ),
         "ean": _ean(rng),
         "time": rng.choice((f"{rng.randint(7, 18)}:{rng.choice(('00', '30'))}", "14h30")),
         "percent": f"{rng.randint(1, 99)},{rng.randint(0, 9)} %",

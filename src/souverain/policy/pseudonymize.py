@@ -150,7 +150,7 @@ class StreamRestorer:
 
     def feed(self, chunk: str) -> str:
         buf = self._buf + chunk
-        if not self.p._originals:  # noqa: SLF001  (nothing to restore: pass through)
+        if not self.p._originals:
             self._buf = ""
             return buf
         done = 0
@@ -188,9 +188,7 @@ def _rewriter(
     def rewrite(text: str) -> str:
         if text in cache:
             return cache[text]
-        hits = [
-            f for f in scanner.scan(text) if categories is None or f.category in categories
-        ]
+        hits = [f for f in scanner.scan(text) if categories is None or f.category in categories]
         found.extend(hits)
         cache[text] = out = p.pseudonymize(text, hits) if hits else text
         return out
