@@ -244,8 +244,10 @@ def fi_hetu_value(rng: random.Random) -> tuple[str, str | None]:
     return v, "FI"
 
 
-_IBAN_LOCALES = ("fr_FR", "de_DE", "it_IT", "es_ES", "nl_NL", "nl_BE", "pl_PL", "pt_PT", "de_AT")
-_IBAN_LOCALES += ("fi_FI", "da_DK")
+_IBAN_LOCALES: tuple[str, ...] = (
+    "fr_FR", "de_DE", "it_IT", "es_ES", "nl_NL", "nl_BE", "pl_PL", "pt_PT", "de_AT", "fi_FI",
+    "da_DK",
+)  # fmt: skip
 
 
 def iban_value(rng: random.Random) -> tuple[str, str | None]:
