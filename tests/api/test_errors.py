@@ -284,3 +284,18 @@ async def test_unhealthy_backends_give_503_no_compliant_backend() -> None:
     err = assert_openai_error(r, 503, "no_compliant_backend")
     assert "first: unhealthy" in err["message"] and "second: unhealthy" in err["message"]
     assert r.headers["x-souverain-decision"] == "refused"
+
+
+async def test_metrics_count_requests_and_refusals(app) -> None:
+    async with client_for(app) as c:
+        await c.post("/v1/chat/completions", json=CHAT)
+        await c.post("/v1/chat/completions", json={**CHAT, "model": "kyc"})
+        text = (await c.get("/metrics")).text
+    assert (
+        'souverain_requests_total{backend="first",decision="served",use_case="default"} 1.0' in text
+    )
+    assert (
+        'souverain_tokens_total{backend="first",decision="served",direction="output",use_case="default"}'
+        in text
+    )
+    assert "souverain_request_duration_seconds_bucket" in text

@@ -235,3 +235,26 @@ def test_ledger_verify_and_export_cli_on_gateway_rows(tmp_path: Path) -> None:
     assert verify.exit_code == 0, verify.output
     export = runner.invoke(cli, ["ledger", "export", "--config", str(cfg), "--format", "otel"])
     assert export.exit_code == 0 and "gen_ai.usage.input_tokens" in export.output
+
+
+async def test_budget_exceeded_is_429_naming_the_budget(tmp_path: Path) -> None:
+    data = cfg_dict("http://127.0.0.1:9/v1", tmp_path)
+    data["backends"][0]["eur_per_hour"] = (
+        1000.0  # an expensive machine: the first request spends the budget
+    )
+    data["use_cases"][0]["budget"] = {"eur_per_day": 0.000001}
+    app = create_app(parse_config(data))
+    runtime = app.state.runtime
+    await runtime.start()
+    runtime.hooks.budgets.cache_s = 0
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://gw", timeout=120
+    ) as c:
+        first = await c.post("/v1/chat/completions", json=chat("local", "Hello"))
+        second = await c.post("/v1/chat/completions", json=chat("local", "Hello"))
+    await runtime.close()
+    assert first.status_code == 200
+    assert second.status_code == 429
+    err = second.json()["error"]
+    assert err["code"] == "budget_exceeded" and "use_case:local:day" in err["message"]
+    assert int(second.headers["retry-after"]) >= 1

@@ -16,7 +16,7 @@ from typing import Any
 from souverain.backends.base import Backend
 from souverain.gateway.metrics import Metrics
 from souverain.gateway.pipeline import AuditHooks, CallContext, Decision, Outcome, Refusal
-from souverain.ledger import Ledger, LedgerRecord, LedgerUnavailable
+from souverain.ledger import BudgetExceeded, BudgetGuard, Ledger, LedgerRecord, LedgerUnavailable
 from souverain.metering import EnergyReading, Meter, account
 from souverain.policy.placement import Placement
 
@@ -34,11 +34,37 @@ class LedgerHooks(AuditHooks):
         site: Any,
         metrics: Metrics | None = None,
         meter: Meter | None = None,
+        budgets: BudgetGuard | None = None,
     ):
         self.ledger = ledger
         self.site = site
         self.metrics = metrics
         self.meter = meter or Meter(site)
+        self.budgets = budgets
+
+    async def admit(self, ctx: CallContext) -> None:
+        """Budgets: refuse (429 ``budget_exceeded``) once a key's or use case's budget is spent.
+        Bench and drill runs are not charged to budgets."""
+        if self.budgets is None or ctx.kind != "request":
+            return
+        try:
+            await self.budgets.check(ctx.api_key_name, ctx.use_case.name)
+        except BudgetExceeded as exc:
+            raise Refusal(
+                429,
+                "budget_exceeded",
+                f"budget {exc.budget_name!r} is spent: {exc.spent_eur:.4f} EUR of "
+                f"{exc.limit_eur:.4f} EUR this {exc.period} (UTC)",
+                type_="rate_limit_error",
+                headers={"Retry-After": str(exc.retry_after_s)},
+            ) from None
+        except LedgerUnavailable:
+            raise Refusal(
+                503,
+                "ledger_unavailable",
+                "the ledger cannot be read to check this request's budget; retry later",
+                type_="service_unavailable",
+            ) from None
 
     # -- hooks ------------------------------------------------------------------------------------
     def started(self, ctx: CallContext) -> None:

@@ -16,7 +16,7 @@ from souverain.detect import Scanner
 from souverain.gateway.audit import LedgerHooks
 from souverain.gateway.metrics import Metrics
 from souverain.gateway.pipeline import AuditHooks, Pipeline
-from souverain.ledger import Ledger
+from souverain.ledger import BudgetGuard, Ledger
 
 log = logging.getLogger("souverain.runtime")
 
@@ -49,6 +49,7 @@ class Runtime:
         self.ledger = Ledger.open(self.config.ledger.url)
         assert isinstance(self.hooks, LedgerHooks)
         self.hooks.ledger = self.ledger
+        self.hooks.budgets = BudgetGuard(self.ledger, self.config)
 
     async def start(self, wait: bool = True) -> None:
         """Open the ledger, then start every backend (load models, open connection pools).
