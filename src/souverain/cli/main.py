@@ -204,12 +204,9 @@ def _register_concerns() -> None:
     from souverain.cli.ledger import ledger_app
     from souverain.cli.report import report_command
 
-    try:
-        from souverain.cli.scan import scan_command
+    from souverain.cli.scan import scan_command
 
-        app.command("scan")(scan_command)
-    except ImportError:  # TODO(lead): remove once cli/scan.py lands
-        pass
+    app.command("scan")(scan_command)
     app.add_typer(ledger_app, name="ledger")
     app.command("report")(report_command)
 
