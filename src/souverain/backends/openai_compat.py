@@ -18,7 +18,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any, Literal
 
-import httpx
+import aiohttp
 import orjson
 from pydantic import Field
 
@@ -89,7 +89,8 @@ class OpenAIBackend(Backend):
 
     def __init__(self, config: OpenAIConfig):
         super().__init__(config)
-        self._client: httpx.AsyncClient | None = None
+        self._client: aiohttp.ClientSession | None = None
+        self._json_headers: dict[str, str] = {"Content-Type": "application/json"}
         self._down_until = 0.0
         self._down_reason = ""
         self._base = config.base_url.rstrip("/")
@@ -109,21 +110,22 @@ class OpenAIBackend(Backend):
         key = self._api_key()
         if key:
             headers["Authorization"] = f"Bearer {key}"
-        self._client = httpx.AsyncClient(
-            base_url=self._base,
+        self._client = aiohttp.ClientSession(
             headers=headers,
-            timeout=httpx.Timeout(
-                connect=t.connect, read=t.first_byte, write=t.first_byte, pool=t.connect
+            # sock_read bounds the wait for the first byte and every later silence
+            timeout=aiohttp.ClientTimeout(
+                total=None, sock_connect=t.connect, sock_read=t.first_byte
             ),
-            limits=httpx.Limits(
-                max_connections=self.config.max_connections, max_keepalive_connections=32
-            ),
+            connector=aiohttp.TCPConnector(limit=self.config.max_connections, ttl_dns_cache=300),
             trust_env=False,  # no proxy picked up from the environment: only the configured URL
+            read_bufsize=2**20,
+            auto_decompress=True,
         )
 
     async def close(self) -> None:
         if self._client is not None:
-            await self._client.aclose()
+            await self._client.close()
+            self._client = None
 
     # -- health -------------------------------------------------------------------------------------
     def _missing_key(self) -> str | None:
@@ -143,18 +145,26 @@ class OpenAIBackend(Backend):
         missing = self._missing_key()
         if missing:
             return Health(False, missing)
-        assert self._client is not None
+        if self._client is None:
+            return Health(False, "not started")
+        t = self.config.timeouts
         try:
-            resp = await self._client.get("/models", timeout=self.config.timeouts.connect)
-        except httpx.HTTPError as exc:
+            async with self._client.get(
+                self._base + "/models",
+                timeout=aiohttp.ClientTimeout(
+                    total=t.connect + t.first_byte, sock_connect=t.connect
+                ),
+            ) as resp:
+                status = resp.status
+        except (aiohttp.ClientError, TimeoutError) as exc:
             self._mark_down(f"unreachable: {type(exc).__name__}")
             return Health(False, f"unreachable ({type(exc).__name__})")
-        if resp.status_code in (401, 403):
-            return Health(False, f"reachable, but credentials rejected (HTTP {resp.status_code})")
-        if resp.status_code >= 500:
-            return Health(False, f"reachable, HTTP {resp.status_code}")
+        if status in (401, 403):
+            return Health(False, f"reachable, but credentials rejected (HTTP {status})")
+        if status >= 500:
+            return Health(False, f"reachable, HTTP {status}")
         self._down_until = 0.0
-        return Health(True, f"reachable (HTTP {resp.status_code})")
+        return Health(True, f"reachable (HTTP {status})")
 
     # -- request building -----------------------------------------------------------------------------
     def _body(self, req: GenerationRequest, stream: bool) -> tuple[str, dict[str, Any]]:
@@ -181,8 +191,8 @@ class OpenAIBackend(Backend):
             body["stream_options"] = {"include_usage": True}
         return path, body
 
-    def _status_error(self, resp: httpx.Response, body: bytes) -> BackendError:
-        status = resp.status_code
+    def _status_error(self, resp: aiohttp.ClientResponse, body: bytes) -> BackendError:
+        status = resp.status
         if status == 429:
             retry = resp.headers.get("retry-after")
             return BackendOverloaded(
@@ -207,19 +217,17 @@ class OpenAIBackend(Backend):
             return BackendBadResponse(self.name, f"the upstream failed (HTTP {status})")
         return BackendBadResponse(self.name, f"unexpected upstream status HTTP {status}")
 
-    def _transport_error(self, exc: Exception, started: bool) -> BackendError:
+    def _transport_error(self, exc: BaseException, started: bool) -> BackendError:
         t = self.config.timeouts
-        if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout):
+        if isinstance(exc, aiohttp.ConnectionTimeoutError):
             self._mark_down("connect timeout")
             return BackendTimeout(self.name, f"could not connect within {t.connect:g}s")
-        if isinstance(exc, httpx.ConnectError):
+        if isinstance(exc, aiohttp.ClientConnectorError):
             self._mark_down("connection refused")
             return BackendUnavailable(self.name, "cannot connect to the upstream")
-        if isinstance(exc, httpx.ReadTimeout):
+        if isinstance(exc, aiohttp.SocketTimeoutError | TimeoutError):
             what = "no data for" if started else "no first byte within"
             return BackendTimeout(self.name, f"{what} {t.first_byte:g}s")
-        if isinstance(exc, httpx.TimeoutException):
-            return BackendTimeout(self.name, "the upstream timed out")
         return BackendBadResponse(
             self.name, f"connection to the upstream lost ({type(exc).__name__})"
         )
@@ -231,19 +239,24 @@ class OpenAIBackend(Backend):
         path, body = self._body(request, stream=False)
         try:
             async with asyncio.timeout(self.config.timeouts.total):
-                resp = await self._client.post(
-                    path, content=orjson.dumps(body), headers={"Content-Type": "application/json"}
-                )
-        except TimeoutError:
+                async with self._client.post(
+                    self._base + path, data=orjson.dumps(body), headers=self._json_headers
+                ) as resp:
+                    content = await resp.read()
+                    if resp.status != 200:
+                        raise self._status_error(resp, content)
+        except BackendError:
+            raise
+        except TimeoutError as exc:
+            if isinstance(exc, aiohttp.ServerTimeoutError):
+                raise self._transport_error(exc, started=False) from None
             raise BackendTimeout(
                 self.name, f"no complete answer within {self.config.timeouts.total:g}s"
             ) from None
-        except httpx.HTTPError as exc:
+        except aiohttp.ClientError as exc:
             raise self._transport_error(exc, started=False) from None
-        if resp.status_code != 200:
-            raise self._status_error(resp, resp.content)
         try:
-            data = orjson.loads(resp.content)
+            data = orjson.loads(content)
             choice = data["choices"][0]
             if request.kind == "chat":
                 message = choice.get("message") or {}
@@ -275,18 +288,16 @@ class OpenAIBackend(Backend):
         if self._client is None:
             raise BackendUnavailable(self.name, "not started")
         path, body = self._body(request, stream=True)
-        deadline = time.monotonic() + self.config.timeouts.total
+        total = self.config.timeouts.total
+        deadline = time.monotonic() + total
         started = False
         try:
-            async with self._client.stream(
-                "POST",
-                path,
-                content=orjson.dumps(body),
-                headers={"Content-Type": "application/json"},
+            async with self._client.post(
+                self._base + path, data=orjson.dumps(body), headers=self._json_headers
             ) as resp:
-                if resp.status_code != 200:
-                    raise self._status_error(resp, await resp.aread())
-                if not resp.headers.get("content-type", "").startswith("text/event-stream"):
+                if resp.status != 200:
+                    raise self._status_error(resp, await resp.read())
+                if not resp.headers.get("Content-Type", "").startswith("text/event-stream"):
                     raise BackendBadResponse(
                         self.name, "the upstream did not answer with an event stream"
                     )
@@ -294,11 +305,10 @@ class OpenAIBackend(Backend):
                 usage: Usage | None = None
                 done = False
                 chars = 0
-                async for line in resp.aiter_lines():
+                async for raw in resp.content:
                     if time.monotonic() > deadline:
-                        raise BackendTimeout(
-                            self.name, f"no complete answer within {self.config.timeouts.total:g}s"
-                        )
+                        raise BackendTimeout(self.name, f"no complete answer within {total:g}s")
+                    line = raw.decode("utf-8", "replace").strip()
                     if not line.startswith("data:"):
                         continue
                     payload = line[5:].strip()
@@ -321,7 +331,7 @@ class OpenAIBackend(Backend):
                 yield StreamEvent(finish_reason=finish or "stop", usage=usage)
         except BackendError:
             raise
-        except httpx.HTTPError as exc:
+        except (aiohttp.ClientError, TimeoutError) as exc:
             raise self._transport_error(exc, started) from None
 
     def _parse_chunk(
