@@ -1,0 +1,237 @@
+"""The advisor: which order of backends a use case should use, given its bench results.
+
+Pure functions. The caller (``souverain advise``, objective routing) passes the use case's compliant
+candidates in configured order, the excluded backends with the policy's reasons, the latest bench
+statistics, an objective and a quality floor. The rules (docs/bench.md):
+
+1. candidates whose quality meets the floor, best first by the objective (``cost``: EUR per 1,000
+   items, ``energy``: J per item, ``speed``: p50 latency, all lower is better; ``quality``: higher
+   is better); a candidate without a value for the metric comes after those with one; ties go to
+   the higher quality, then to the configured order;
+2. then candidates below the floor, by quality, then configured order: kept, never dropped;
+3. then candidates without results, in configured order;
+4. excluded backends never appear in the order; they are listed with their reason.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from souverain.bench.stats import METRICS, BackendStats
+
+Objective = Literal["cost", "energy", "speed", "quality"]
+OBJECTIVES: tuple[str, ...] = ("cost", "energy", "speed", "quality")
+Status = Literal["meets-floor", "below-floor", "no-results", "excluded"]
+
+
+@dataclass(frozen=True)
+class Decision:
+    backend: str
+    status: Status
+    rank: int | None  # 1-based position in the recommended order; None when excluded
+    quality: float | None = None
+    quality_ci: tuple[float | None, float | None] = (None, None)
+    metric: float | None = None  # the objective's metric (quality for "quality")
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Advice:
+    use_case: str
+    objective: str
+    quality_floor: float | None
+    order: list[str]
+    decisions: list[Decision] = field(default_factory=list)  # the order, then the excluded
+    note: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _as_stats(value: BackendStats | Mapping[str, Any]) -> BackendStats:
+    return value if isinstance(value, BackendStats) else BackendStats.from_dict(value)
+
+
+def _unit(objective: str) -> str:
+    return "quality" if objective == "quality" else METRICS[objective][1]
+
+
+def _num(value: float | None) -> str:
+    return "–" if value is None else f"{value:.4g}"
+
+
+def advise(
+    use_case: str,
+    candidates: Sequence[str],
+    excluded: Mapping[str, str],
+    stats: Mapping[str, BackendStats | Mapping[str, Any]] | None = None,
+    objective: str = "quality",
+    quality_floor: float | None = None,
+) -> Advice:
+    """The recommended order for one use case, with a decision and its reason per backend.
+
+    ``stats`` maps backend names to their latest bench statistics (a results document's
+    ``backends``, or :func:`latest_stats`); backends not in it have no results.
+    """
+    if objective not in OBJECTIVES:
+        raise ValueError(f"objective must be one of {', '.join(OBJECTIVES)}, not {objective!r}")
+    position = {name: i for i, name in enumerate(candidates)}
+    known = {n: _as_stats(s) for n, s in (stats or {}).items() if n in position}
+    known = {n: s for n, s in known.items() if s.quality_mean is not None}
+    floor = quality_floor if quality_floor is not None else None
+
+    def metric(name: str) -> float | None:
+        return known[name].metric(objective)
+
+    def quality(name: str) -> float:
+        return known[name].quality_mean or 0.0
+
+    meets = [n for n in candidates if n in known and (floor is None or quality(n) >= floor)]
+    below = [n for n in candidates if n in known and n not in meets]
+    missing = [n for n in candidates if n not in known]
+    if objective == "quality":
+        meets.sort(key=lambda n: (-quality(n), position[n]))
+    else:
+        meets.sort(key=lambda n: (metric(n) is None, metric(n) or 0.0, -quality(n), position[n]))
+    below.sort(key=lambda n: (-quality(n), position[n]))
+    order = meets + below + missing
+
+    decisions: list[Decision] = []
+    for rank, name in enumerate(order, start=1):
+        if name in known:
+            s = known[name]
+            q = f"quality {_num(s.quality_mean)}"
+            if name in meets:
+                status: Status = "meets-floor"
+                reason = f"{q} ≥ floor {floor:g}" if floor is not None else q + " (no floor)"
+                if objective != "quality":
+                    reason += f"; {_num(metric(name))} {_unit(objective)}"
+                    if metric(name) is None:
+                        reason += " (not measured: after those measured)"
+            else:
+                status = "below-floor"
+                reason = f"{q} < floor {floor:g}: kept after the candidates that meet it"
+            decisions.append(
+                Decision(
+                    name,
+                    status,
+                    rank,
+                    s.quality_mean,
+                    (s.quality_ci_low, s.quality_ci_high),
+                    metric(name),
+                    reason,
+                )
+            )
+        else:
+            decisions.append(
+                Decision(name, "no-results", rank, reason="no bench results: configured order")
+            )
+    for name, why in excluded.items():
+        decisions.append(Decision(name, "excluded", None, reason=why))
+
+    if not candidates:
+        note = "no compliant candidate: requests for this use case are refused"
+    elif not known:
+        note = "no bench results: the configured order stands"
+    elif not meets:
+        note = (
+            f"no candidate meets the quality floor {floor:g}: ordered by quality; "
+            "the use case's policy decides whether to serve below it"
+        )
+    else:
+        best = order[0]
+        note = f"{best} first: {'best quality' if objective == 'quality' else 'best ' + objective}"
+        note += f" among {len(meets)} candidate(s) meeting the floor" if floor is not None else ""
+    return Advice(use_case, objective, quality_floor, order, decisions, note)
+
+
+# --- reading results ---------------------------------------------------------------------------
+
+
+def latest_stats(
+    root: str | Path, use_case: str, suite: str | None = None
+) -> dict[str, dict[str, Any]]:
+    """Per backend, its statistics from the newest ``results.json`` under ``root`` that has it.
+
+    Only results for ``use_case`` (and ``suite`` when given) count. Each value is the backend's
+    stats dict plus ``results_at`` (the run's UTC time), ``suite`` and ``results_path``.
+    """
+    from souverain.bench.report import RESULTS_FILE, load_results
+
+    found: dict[str, dict[str, Any]] = {}
+    for path in sorted(Path(root).rglob(RESULTS_FILE)):
+        try:
+            doc = load_results(path)
+        except (ValueError, OSError, json.JSONDecodeError):
+            continue
+        if doc.get("use_case") != use_case:
+            continue
+        if suite is not None and doc.get("suite", {}).get("name") != suite:
+            continue
+        at = str(doc.get("created_at", ""))
+        for backend, stats in doc.get("backends", {}).items():
+            if backend not in found or at > found[backend]["results_at"]:
+                found[backend] = dict(stats) | {
+                    "results_at": at,
+                    "suite": doc.get("suite", {}).get("name"),
+                    "results_path": str(path),
+                }
+    return found
+
+
+# --- writing the order into a copy of the config ------------------------------------------------
+
+
+def _indent_of(text: str) -> tuple[int, int]:
+    """(sequence indent, dash offset) of the first block sequence in ``text``; (2, 0) if none."""
+    lines = text.splitlines()
+    for prev, line in itertools.pairwise(lines):
+        parent = re.match(r"^(\s*)[\w.-]+:\s*(#.*)?$", prev)
+        dash = re.match(r"^(\s*)- ", line)
+        if parent and dash:
+            offset = len(dash.group(1)) - len(parent.group(1))
+            return offset + 2, offset
+    return 2, 0
+
+
+def write_backends_order(
+    config_path: str | Path, use_case: str, order: Sequence[str], out_path: str | Path
+) -> Path:
+    """Write a copy of the YAML config with ``use_case``'s ``backends:`` list set to ``order``.
+
+    Comments, key order, quoting and the list's own style (block or ``[a, b]``) are kept (ruamel
+    round trip); only the list's items change.
+    """
+    from ruamel.yaml import YAML
+
+    if not order:
+        raise ValueError("the backends order is empty")
+    source = Path(config_path)
+    text = source.read_text(encoding="utf-8")
+    yaml = YAML(typ="rt")
+    yaml.preserve_quotes = True
+    yaml.width = 4096
+    sequence, offset = _indent_of(text)
+    yaml.indent(mapping=2, sequence=sequence, offset=offset)
+    doc = yaml.load(text)
+    use_cases = doc.get("use_cases") if hasattr(doc, "get") else None
+    target = next(
+        (uc for uc in use_cases or [] if hasattr(uc, "get") and uc.get("name") == use_case), None
+    )
+    if target is None:
+        raise ValueError(f"{source}: use_cases: no use case named {use_case!r}")
+    backends = target.get("backends")
+    if backends is None or not hasattr(backends, "extend"):
+        raise ValueError(f"{source}: use_cases[{use_case}].backends: not a list")
+    del backends[:]
+    backends.extend(order)
+    out = Path(out_path)
+    with out.open("w", encoding="utf-8") as fh:
+        yaml.dump(doc, fh)
+    return out
