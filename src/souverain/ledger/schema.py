@@ -23,7 +23,7 @@ from sqlalchemy import (
 metadata = MetaData()
 
 #: The Alembic revision the code expects; ``Ledger.open`` upgrades to it.
-HEAD_REVISION = "0002"
+HEAD_REVISION = "0003"
 VERSION_TABLE = "souverain_ledger_version"
 
 _ID = BigInteger().with_variant(Integer(), "sqlite")  # SQLite: INTEGER PRIMARY KEY = rowid
@@ -90,4 +90,24 @@ ledger_chain = Table(
     Column("seq", BigInteger, nullable=False),
     Column("head_hash", String(64), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+#: Captured traffic samples (migration 0003; see :mod:`souverain.capture.store`). Workload
+#: samples for exit drills, not audit records: not part of the hash chain, deleted at expiry.
+captures = Table(
+    "captures",
+    metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("captured_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("use_case", String(128), nullable=False),
+    Column("request_id", String(128), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("backend", String(128)),
+    Column("payload", Text, nullable=False),
+    Column("answer", Text),
+    Column("data_types", Text, nullable=False),
+    Column("sample_key", Float(53), nullable=False),
+    Index("ix_captures_expires_at", "expires_at"),
+    Index("ix_captures_use_case_sample_key", "use_case", "sample_key"),
 )
