@@ -204,9 +204,14 @@ def _register_concerns() -> None:
     from souverain.cli.ledger import ledger_app
     from souverain.cli.report import report_command
 
+    from souverain.cli.bench import advise_command, bench_command
+    from souverain.cli.capture import capture_app
     from souverain.cli.scan import scan_command
 
     app.command("scan")(scan_command)
+    app.command("bench")(bench_command)
+    app.command("advise")(advise_command)
+    app.add_typer(capture_app, name="capture")
     app.add_typer(ledger_app, name="ledger")
     app.command("report")(report_command)
 

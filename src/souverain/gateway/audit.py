@@ -93,6 +93,7 @@ class LedgerHooks(AuditHooks):
 
     async def finish(self, outcome: Outcome) -> None:
         rec = self._record(outcome)
+        outcome.ctx.audit = rec
         if self.metrics is not None:
             self.metrics.observe(
                 use_case=rec.use_case or "-",

@@ -69,6 +69,10 @@ class CallContext:
     egress_begun: bool = False
     request: GenerationRequest | None = None
     measurement: Any = None
+    #: bench and drills: serve on this backend only (if placement allows it), no fallback
+    only_backend: str | None = None
+    #: the audit record written for this call (set by the audit hooks)
+    audit: Any = None
 
     def __post_init__(self) -> None:
         self.row_id = self.row_id or self.request_id
@@ -284,6 +288,8 @@ class Pipeline:
         except Refusal as refusal:
             raise await self._refuse(ctx, None, request, refusal) from None
         placement, content = self.plan(ctx, request)
+        if ctx.only_backend is not None:
+            self._restrict(placement, ctx.only_backend)
         if placement.blocked:
             types = ", ".join(placement.blocked_types)
             raise await self._refuse(
@@ -395,6 +401,14 @@ class Pipeline:
         if isinstance(last_error, BackendOverloaded):
             raise last_error
         raise last_error
+
+    @staticmethod
+    def _restrict(placement: Placement, name: str) -> None:
+        kept = [c for c in placement.candidates if c.backend.name == name]
+        placement.excluded = [e for e in placement.excluded if e.backend == name] or (
+            [] if kept else [Exclusion(name, "removed", "not a candidate of this use case")]
+        )
+        placement.candidates = kept
 
     async def _refuse(
         self,

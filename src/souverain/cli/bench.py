@@ -1,0 +1,223 @@
+"""``souverain bench`` and ``souverain advise``: measure each backend on a use case's own tasks,
+then recommend the cheapest compliant layer that meets the use case's quality floor."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", "-c", help="The YAML config file `serve` uses.")
+]
+err = Console(stderr=True)
+
+
+def results_root(config: Any) -> Path:
+    from souverain.paths import data_dir
+
+    return Path(config.bench.results_dir) if config.bench.results_dir else data_dir() / "bench"
+
+
+def bench_command(
+    suite: Annotated[
+        str,
+        typer.Option(
+            "--suite", "-s", help="A built-in suite (kyc-extract, doc-classify) or a suite file."
+        ),
+    ],
+    use_case: Annotated[
+        str,
+        typer.Option("--use-case", "-u", help="The use case whose policy and candidates apply."),
+    ],
+    backends: Annotated[
+        str | None,
+        typer.Option(
+            "--backends",
+            "-b",
+            help="Comma-separated backends (default: the use case's candidates).",
+        ),
+    ] = None,
+    limit: Annotated[
+        int | None, typer.Option("--limit", "-n", min=1, help="Only the first N items.")
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Output directory (default: <data dir>/bench/<time>-<suite>-<use case>).",
+        ),
+    ] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Run a task suite on each backend of a use case, through the gateway's own placement, data
+    actions and metering; write results.json, results.png and report.html."""
+    from souverain.bench.report import print_table, write_results
+    from souverain.bench.runner import run_bench
+    from souverain.bench.suite import SuiteError, load_suite
+    from souverain.cli.main import load_or_exit
+    from souverain.config import config_hash
+    from souverain.gateway.runtime import Runtime
+
+    cfg = load_or_exit(config)
+    try:
+        task_suite = load_suite(suite)
+    except SuiteError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    if use_case not in cfg.use_case_names:
+        err.print(
+            f"[red]error:[/red] unknown use case {use_case!r}; valid: {', '.join(cfg.use_case_names)}"
+        )
+        raise typer.Exit(2)
+    uc = cfg.use_case(use_case)
+    names = [b.strip() for b in backends.split(",") if b.strip()] if backends else None
+    unknown = [n for n in names or [] if n not in {b.name for b in cfg.backends}]
+    if unknown:
+        err.print(f"[red]error:[/red] unknown backend(s): {', '.join(unknown)}")
+        raise typer.Exit(2)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    out_dir = out or results_root(cfg) / f"{stamp}-{task_suite.name}-{use_case}"
+    n_items = min(limit, len(task_suite.items)) if limit else len(task_suite.items)
+
+    async def main() -> Any:
+        runtime = Runtime(cfg)
+        await runtime.start()
+        try:
+            from souverain.bench.runner import plan_backends
+
+            run_names, _ = plan_backends(runtime, uc, names)
+            with Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                TextColumn("ETA"),
+                TimeRemainingColumn(),
+                console=err,
+            ) as progress:
+                task = progress.add_task(
+                    f"{task_suite.name} on {use_case}", total=n_items * len(run_names)
+                )
+
+                def tick(backend: str, record: dict[str, Any]) -> None:
+                    progress.update(task, advance=1, description=f"{task_suite.name} · {backend}")
+
+                return await run_bench(runtime, task_suite, uc, names, limit, tick)
+        finally:
+            await runtime.close()
+
+    run = asyncio.run(main())
+    path = write_results(out_dir, task_suite, use_case, run.records, run.excluded, config_hash(cfg))
+    print_table(path)
+    for name, reason in run.excluded.items():
+        err.print(f"excluded: {name} ({reason})", highlight=False)
+    Console().print(
+        f"results: {path}\nchart:   {path.parent / 'results.png'}\nreport:  {path.parent / 'report.html'}",
+        highlight=False,
+    )
+
+
+def advise_command(
+    objective: Annotated[
+        str | None,
+        typer.Option(
+            "--objective",
+            help="cost, energy, speed or quality (default: each use case's objective, else quality).",
+        ),
+    ] = None,
+    use_case: Annotated[
+        list[str] | None, typer.Option("--use-case", "-u", help="Only these use cases (repeat).")
+    ] = None,
+    write: Annotated[
+        Path | None,
+        typer.Option(
+            "--write",
+            help="Write a copy of the config with the recommended backends order (comments kept).",
+        ),
+    ] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Per use case: the compliant candidates, the excluded ones and why, each one's quality
+    against the use case's quality_floor, and the recommended order (from the latest bench results)."""
+    from souverain.bench.advise import OBJECTIVES, advise, latest_stats, write_backends_order
+    from souverain.cli.main import load_or_exit
+    from souverain.gateway.runtime import Runtime
+    from souverain.policy.placement import place
+
+    if objective is not None and objective not in OBJECTIVES:
+        err.print(f"[red]error:[/red] --objective must be one of {', '.join(OBJECTIVES)}")
+        raise typer.Exit(2)
+    cfg = load_or_exit(config)
+    runtime = Runtime(cfg)  # not started: placement only reads configuration (health not checked)
+    out = Console()
+    written: list[tuple[str, list[str]]] = []
+    for uc in cfg.use_cases:
+        if use_case and uc.name not in use_case:
+            continue
+        placement = place(uc, runtime.backends, check_health=False)
+        candidates = [c.backend.name for c in placement.candidates]
+        excluded = {e.backend: e.reason for e in placement.excluded}
+        obj = objective or uc.objective or "quality"
+        advice = advise(
+            uc.name,
+            candidates,
+            excluded,
+            latest_stats(results_root(cfg), uc.name),
+            obj,
+            uc.quality_floor,
+        )
+        floor = f"{uc.quality_floor:.2f}" if uc.quality_floor is not None else "none"
+        t = Table(title=f"{uc.name} — objective {obj}, quality floor {floor}", title_justify="left")
+        for col in (
+            "rank",
+            "backend",
+            "status",
+            "quality (95% CI)",
+            obj if obj != "quality" else "metric",
+            "reason",
+        ):
+            t.add_column(col)
+        for d in advice.decisions:
+            q = (
+                "-"
+                if d.quality is None
+                else f"{d.quality:.2f} ({_f(d.quality_ci[0])}–{_f(d.quality_ci[1])})"
+            )
+            t.add_row(str(d.rank or "-"), d.backend, d.status, q, _f(d.metric), d.reason)
+        out.print(t)
+        out.print(
+            f"recommended order: {', '.join(advice.order) or '(none: no compliant candidate)'}"
+            + (f" — {advice.note}" if advice.note else ""),
+            highlight=False,
+        )
+        if advice.order:
+            written.append((uc.name, advice.order))
+    if write is not None:
+        source = config or None
+        if source is None:
+            err.print("[red]error:[/red] --write needs --config (the file to copy)")
+            raise typer.Exit(2)
+        current = Path(source)
+        for name, order in written:
+            write_backends_order(current, name, order, write)
+            current = write
+        out.print(f"wrote {write}")
+
+
+def _f(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3g}"
