@@ -201,11 +201,10 @@ def version() -> None:
 
 def _register_concerns() -> None:
     """Commands that live with their concern (detection, ledger, reports)."""
-    from souverain.cli.ledger import ledger_app
-    from souverain.cli.report import report_command
-
     from souverain.cli.bench import advise_command, bench_command
     from souverain.cli.capture import capture_app
+    from souverain.cli.ledger import ledger_app
+    from souverain.cli.report import report_command
     from souverain.cli.scan import scan_command
 
     app.command("scan")(scan_command)
