@@ -258,3 +258,40 @@ async def test_budget_exceeded_is_429_naming_the_budget(tmp_path: Path) -> None:
     err = second.json()["error"]
     assert err["code"] == "budget_exceeded" and "use_case:local:day" in err["message"]
     assert int(second.headers["retry-after"]) >= 1
+
+
+async def test_gateway_captures_opted_in_traffic_without_planted_values(tmp_path: Path) -> None:
+    from souverain.capture import CaptureStore
+
+    with Upstream() as up:
+        data = cfg_dict(up.base_url, tmp_path)
+        data["use_cases"][1]["capture"] = {
+            "enabled": True,
+            "max_items": 10,
+            "retention_days": 7,
+            "allow_sensitive": True,
+        }
+        data["use_cases"][1]["policy"]["confidential"] = "pseudonymize"
+        data["use_cases"][1]["policy"]["secrets"] = "pseudonymize"
+        config = parse_config(data)
+        app = create_app(config)
+        runtime = app.state.runtime
+        await runtime.start()
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://gw", timeout=120
+        ) as c:
+            r = await c.post("/v1/chat/completions", json=chat("egress", f"Hello {SECRET_WORDS}"))
+            local = await c.post(
+                "/v1/chat/completions", json=chat("local", f"Hello {SECRET_WORDS}")
+            )
+        await runtime.close()
+    assert r.status_code == 200 and local.status_code == 200
+    with Ledger.open(config.ledger.url) as ledger:
+        store = CaptureStore(ledger)
+        items = store.items("egress")
+        assert len(items) == 1 and store.count("local") == 0  # only the opted-in use case
+    raw = (tmp_path / "ledger.db").read_bytes() + b"".join(
+        p.read_bytes() for p in tmp_path.glob("ledger.db-*")
+    )
+    assert b"claire.dubois@example.fr" not in raw and b"Dubois" not in raw
+    assert b"<EMAIL_1>" in raw or b"EMAIL_1" in raw

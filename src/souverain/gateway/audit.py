@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -41,6 +42,52 @@ class LedgerHooks(AuditHooks):
         self.metrics = metrics
         self.meter = meter or Meter(site)
         self.budgets = budgets
+        #: traffic capture (exit drills): set by the runtime when the ledger is open
+        self.capture: Any = None
+        self.scanner: Any = None
+        self._capture_tasks: set[asyncio.Task[None]] = set()
+
+    def _capture_later(self, outcome: Outcome) -> None:
+        """Capture in the background (never delays the answer); only use cases that opted in."""
+        from souverain.capture import capture_allowed
+
+        use_case = outcome.ctx.use_case
+        if not use_case.capture.enabled or not capture_allowed(use_case)[0]:
+            return
+        task = asyncio.create_task(self._capture(outcome))
+        self._capture_tasks.add(task)
+        task.add_done_callback(self._capture_tasks.discard)
+
+    async def _capture(self, outcome: Outcome) -> None:
+        from souverain.capture import prepare_capture
+
+        req = outcome.ctx.request  # the client's request: prepare_capture applies the data actions
+        if req is None:
+            return
+        try:
+            item = await asyncio.to_thread(
+                prepare_capture,
+                outcome.ctx.use_case,
+                req.messages if req.kind == "chat" else req.prompt,
+                self.scanner,
+                request_id=outcome.ctx.row_id,
+                backend=outcome.backend.name if outcome.backend else None,
+                answer=outcome.answer_text,
+                params={
+                    "max_tokens": req.max_tokens,
+                    "temperature": req.temperature,
+                    "top_p": req.top_p,
+                    "stop": req.stop or None,
+                    "seed": req.seed,
+                    "response_format": req.response_format,
+                    "tools": req.tools,
+                    "tool_choice": req.tool_choice,
+                },
+                stream=outcome.ctx.stream,
+            )
+            await self.capture.add(item)
+        except Exception:  # capture is best effort: never fails a request
+            log.exception("capture failed for request %s", outcome.ctx.row_id)
 
     async def admit(self, ctx: CallContext) -> None:
         """Budgets: refuse (429 ``budget_exceeded``) once a key's or use case's budget is spent.
@@ -94,6 +141,12 @@ class LedgerHooks(AuditHooks):
     async def finish(self, outcome: Outcome) -> None:
         rec = self._record(outcome)
         outcome.ctx.audit = rec
+        if (
+            self.capture is not None
+            and outcome.status == "completed"
+            and outcome.ctx.kind == "request"
+        ):
+            self._capture_later(outcome)
         if self.metrics is not None:
             self.metrics.observe(
                 use_case=rec.use_case or "-",

@@ -95,6 +95,8 @@ class Outcome:
     reason: str = ""
     request: GenerationRequest | None = None
     finish_reason: str | None = None
+    #: the (restored) answer text, for traffic capture; never logged or stored as is
+    answer_text: str = ""
 
 
 class AuditHooks:
@@ -174,6 +176,7 @@ class Answer:
             usage=comp.usage,
             ttft_s=self.ttft_s,
             finish_reason=comp.finish_reason,
+            answer_text=comp.text,
         )
         return comp
 
@@ -183,6 +186,7 @@ class Answer:
         arg_restorers: dict[int, StreamRestorer] = {}
         usage, finish = Usage(), None
         ok = False
+        parts: list[str] = []
         try:
             event = self._first
             rest = self._rest
@@ -195,6 +199,7 @@ class Answer:
                     if restorer is not None:
                         tail = restorer.flush()
                         if tail:
+                            parts.append(tail)
                             yield StreamEvent(text=tail)
                         for r in arg_restorers.values():
                             r.flush()
@@ -208,6 +213,7 @@ class Answer:
                         usage=usage,
                         ttft_s=self.ttft_s,
                         finish_reason=finish,
+                        answer_text="".join(parts),
                     )
                     yield StreamEvent(finish_reason=finish, usage=usage)
                     return
@@ -221,6 +227,8 @@ class Answer:
                             self._restore_call(d, arg_restorers) for d in event.tool_calls
                         ]
                 if event.text or event.tool_calls:
+                    if event.text:
+                        parts.append(event.text)
                     yield event
                 event = await anext(rest, None)
             # the backend ended without a final event
@@ -471,6 +479,7 @@ class Pipeline:
         usage: Usage,
         ttft_s: float | None,
         finish_reason: str | None,
+        answer_text: str = "",
     ) -> None:
         await self._record(
             Outcome(
@@ -484,6 +493,7 @@ class Pipeline:
                 duration_s=time.perf_counter() - ctx.started,
                 request=request,
                 finish_reason=finish_reason,
+                answer_text=answer_text,
             )
         )
 

@@ -50,6 +50,11 @@ class Runtime:
         assert isinstance(self.hooks, LedgerHooks)
         self.hooks.ledger = self.ledger
         self.hooks.budgets = BudgetGuard(self.ledger, self.config)
+        if any(u.capture.enabled for u in self.config.use_cases):
+            from souverain.capture import CaptureStore
+
+            self.hooks.capture = CaptureStore(self.ledger)
+            self.hooks.scanner = self.scanner
 
     async def start(self, wait: bool = True) -> None:
         """Open the ledger, then start every backend (load models, open connection pools).
@@ -72,6 +77,9 @@ class Runtime:
                 await b.close()
             except Exception:  # closing must go on for the others
                 log.exception("backend %s: error while closing", b.name)
+        pending = getattr(self.hooks, "_capture_tasks", None)
+        if pending:
+            await asyncio.gather(*list(pending), return_exceptions=True)
         if self.ledger is not None:
             await asyncio.to_thread(self.ledger.close)
             self.ledger = None
