@@ -129,6 +129,8 @@ class UseCaseConfig(Strict):
     policy: Policy = Field(default_factory=Policy)
     objective: Objective | None = None
     quality_floor: float | None = Field(None, ge=0, le=1)
+    #: when only candidates below the quality floor remain: serve on them (recorded) or refuse
+    on_below_floor: Literal["serve", "refuse"] = "serve"
     suite: str | None = None
     exit: ExitTolerances = Field(default_factory=ExitTolerances)
     capture: CaptureConfig = Field(default_factory=CaptureConfig)

@@ -73,6 +73,8 @@ class CallContext:
     only_backend: str | None = None
     #: the audit record written for this call (set by the audit hooks)
     audit: Any = None
+    #: objective routing's note for the ledger (e.g. served below the quality floor)
+    note: str = ""
 
     def __post_init__(self) -> None:
         self.row_id = self.row_id or self.request_id
@@ -264,6 +266,33 @@ class Answer:
         return {**delta, "function": {**fn, "arguments": r.feed(fn["arguments"])}}
 
 
+@dataclass(slots=True)
+class RoutingPlan:
+    """Objective routing for one use case, from its latest bench results (souverain advise)."""
+
+    order: list[str]
+    below_floor: dict[str, str] = field(default_factory=dict)  # backend -> why
+
+    def apply(self, placement: Placement, ctx: CallContext) -> None:
+        rank = {name: i for i, name in enumerate(self.order)}
+        placement.candidates.sort(key=lambda c: rank.get(c.backend.name, len(rank)))
+        if placement.candidates and all(
+            c.backend.name in self.below_floor for c in placement.candidates
+        ):
+            first = placement.candidates[0].backend.name
+            ctx.note = f"objective routing: only candidates below the quality floor remain ({self.below_floor[first]})"
+            if ctx.use_case.on_below_floor == "refuse":
+                for c in placement.candidates:
+                    placement.excluded.append(
+                        Exclusion(
+                            c.backend.name,
+                            "policy",
+                            f"below the quality floor: {self.below_floor[c.backend.name]}",
+                        )
+                    )
+                placement.candidates = []
+
+
 class Pipeline:
     def __init__(
         self, backends: dict[str, Backend], scanner: Scanner, hooks: AuditHooks | None = None
@@ -271,6 +300,8 @@ class Pipeline:
         self.backends = backends
         self.scanner = scanner
         self.hooks = hooks or AuditHooks()
+        #: use case -> objective routing plan (set by the runtime from the latest bench results)
+        self.routing: dict[str, RoutingPlan] = {}
 
     def _finished(self, ctx: CallContext) -> bool:
         return ctx.recorded
@@ -298,6 +329,8 @@ class Pipeline:
         placement, content = self.plan(ctx, request)
         if ctx.only_backend is not None:
             self._restrict(placement, ctx.only_backend)
+        elif (plan := self.routing.get(ctx.use_case.name)) is not None:
+            plan.apply(placement, ctx)
         if placement.blocked:
             types = ", ".join(placement.blocked_types)
             raise await self._refuse(
@@ -494,6 +527,7 @@ class Pipeline:
                 request=request,
                 finish_reason=finish_reason,
                 answer_text=answer_text,
+                reason=ctx.note,
             )
         )
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import Path
 
 from souverain.backends.base import Backend
 from souverain.backends.registry import create_backend
@@ -56,12 +57,45 @@ class Runtime:
             self.hooks.capture = CaptureStore(self.ledger)
             self.hooks.scanner = self.scanner
 
+    def load_routing(self) -> None:
+        """Objective routing: order each use case's candidates by its latest bench results.
+
+        Without results (or without an ``objective``) the configured order stands."""
+        from souverain.bench.advise import advise, latest_stats
+        from souverain.gateway.pipeline import RoutingPlan
+        from souverain.paths import data_dir
+        from souverain.policy.placement import place
+
+        root = (
+            Path(self.config.bench.results_dir)
+            if self.config.bench.results_dir
+            else data_dir() / "bench"
+        )
+        plans = {}
+        for uc in self.config.use_cases:
+            if uc.objective is None or not root.exists():
+                continue
+            stats = latest_stats(root, uc.name)
+            if not stats:
+                continue
+            placement = place(uc, self.backends, check_health=False)
+            candidates = [c.backend.name for c in placement.candidates]
+            excluded = {e.backend: e.reason for e in placement.excluded}
+            advice = advise(uc.name, candidates, excluded, stats, uc.objective, uc.quality_floor)
+            below = {d.backend: d.reason for d in advice.decisions if d.status == "below-floor"}
+            plans[uc.name] = RoutingPlan(advice.order, below)
+            log.info(
+                "objective routing for %s (%s): %s", uc.name, uc.objective, ", ".join(advice.order)
+            )
+        self.pipeline.routing = plans
+
     async def start(self, wait: bool = True) -> None:
         """Open the ledger, then start every backend (load models, open connection pools).
 
         With ``wait=False`` loading goes on in the background and ``/readyz`` reports progress.
         """
         await asyncio.to_thread(self.open_ledger)
+        await asyncio.to_thread(self.load_routing)
         self._start_tasks = [
             asyncio.create_task(b.start(), name=f"start-{b.name}") for b in self.backends.values()
         ]
