@@ -130,7 +130,8 @@ class LlamaCppBackend(Backend):
         super().__init__(config)
         self._llm: Any = None
         self._prompter: Callable[[list[dict[str, Any]]], tuple[str, list[str]]] = plain_prompt
-        self._executor: ThreadPoolExecutor | None = None  # created in start(): one generation thread
+        # created in start(): the one generation thread
+        self._executor: ThreadPoolExecutor | None = None
         self._inflight = 0
         self._load_error = ""
         self._resources: OrderedDict[str, ResourceUsage] = OrderedDict()
