@@ -23,12 +23,12 @@ ISO_3166_ALPHA2 = frozenset(
     ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO
     TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI
     VN VU WF WS YE YT ZA ZM ZW
-    """.split()  # noqa: SIM905 - a table, kept readable
+    """.split()
 )
 
 EU = frozenset(
     "AT BE BG HR CY CZ DK EE FI FR DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE".split()
-)  # noqa: SIM905
+)
 EEA = EU | {"IS", "LI", "NO"}
 
 GROUPS: dict[str, frozenset[str]] = {"EU": EU, "EEA": EEA}
