@@ -148,7 +148,8 @@ def check_config(
     ):
         u.add_column(col)
     for uc in cfg.use_cases:
-        allowed, excluded = [], []
+        allowed: list[str] = []
+        excluded: list[str] = []
         for name in uc.backends:
             rule = static_exclusion(uc.policy, BackendMetadata.from_config(cfg.backend(name)))
             (excluded if rule else allowed).append(f"{name} ({rule[1]})" if rule else name)

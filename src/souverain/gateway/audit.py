@@ -64,11 +64,14 @@ class LedgerHooks(AuditHooks):
         req = outcome.ctx.request  # the client's request: prepare_capture applies the data actions
         if req is None:
             return
+        client_input = req.messages if req.kind == "chat" else req.prompt
+        if client_input is None:
+            return
         try:
             item = await asyncio.to_thread(
                 prepare_capture,
                 outcome.ctx.use_case,
-                req.messages if req.kind == "chat" else req.prompt,
+                client_input,
                 self.scanner,
                 request_id=outcome.ctx.row_id,
                 backend=outcome.backend.name if outcome.backend else None,

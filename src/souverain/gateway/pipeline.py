@@ -316,7 +316,7 @@ class Pipeline:
             json_mode=request.uses_json_mode(),
             context_tokens=request_char_count(request) // 4,
         )
-        return place(ctx.use_case, self.backends, content.findings, needs, **kwargs), content  # type: ignore[arg-type]
+        return place(ctx.use_case, self.backends, content.findings, needs, **kwargs), content
 
     async def open(self, ctx: CallContext, request: GenerationRequest) -> Answer:
         """Place the request and start the answer on the first candidate that produces one."""

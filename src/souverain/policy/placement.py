@@ -29,7 +29,8 @@ CATEGORY_FIELD = {
 
 
 class FindingLike(Protocol):
-    type: str
+    @property
+    def type(self) -> str: ...
 
     @property
     def category(self) -> str: ...
