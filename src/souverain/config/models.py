@@ -172,19 +172,3 @@ class LedgerConfig(Strict):
 
 class BenchConfig(Strict):
     results_dir: str | None = None  # default: <data dir>/bench
-
-
-FINDING_TYPES = (
-    "email",
-    "phone",
-    "ip_address",
-    "iban",
-    "payment_card",
-    "vat_id",
-    "mrz",
-    "national_id",
-    "company_id",
-    "secret",
-    "confidential_marker",
-    "person_name",
-)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-# Public finding types (same tuple as ``souverain.config.models.FINDING_TYPES``).
+# Public finding types (the JSON output of `souverain scan` and the ledger's data_types use them).
 FINDING_TYPES: tuple[str, ...] = (
     "email",
     "phone",
