@@ -1,0 +1,197 @@
+"""Replay a use case's workload on the current and on the exit placement, through the gateway's
+own pipeline (placement, data actions, backend code, metering), every request marked
+``kind = "drill"`` in the ledger.
+
+The workload is the use case's bench suite (``use_case.suite``, first ``limit`` items) plus, when
+the use case captures traffic, its live captured items (first ``limit``). Each item is placed as
+the gateway would place that request — its content decides (data actions) — once as things are
+and once with the removed backends gone; the first candidate of each placement serves it
+(``only_backend``: no fallback, so a failure shows). An item no backend of a placement may receive
+(e.g. personal data under ``keep-local`` when only remote backends remain) is recorded as refused
+and scores 0. Items are replayed current then exit, one after the other, so drift over time
+affects both sides alike.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from souverain.backends.base import BackendError, GenerationRequest, Usage
+from souverain.bench.runner import generation_request
+from souverain.bench.suite import Suite, SuiteItem
+from souverain.capture.prepare import PARAMS, CapturedItem
+from souverain.config.models import UseCaseConfig
+from souverain.drill.compare import similarity
+from souverain.drill.removal import Removal
+from souverain.gateway.pipeline import CallContext, Refusal
+from souverain.policy.content import ContentScan, request_char_count
+from souverain.policy.placement import Needs, place
+
+_AUDIT_FIELDS = (
+    "energy_wh",
+    "energy_wh_low",
+    "energy_wh_high",
+    "energy_method",
+    "cost_eur",
+    "cost_method",
+)
+
+
+@dataclass
+class WorkItem:
+    """One request of the workload and what an answer to it is scored against: the suite's
+    scorer and expected output, or the answer captured in production (:func:`similarity`)."""
+
+    workload: str  # "suite" | "capture"
+    item_id: str
+    request: GenerationRequest
+    suite: Suite | None = None
+    suite_item: SuiteItem | None = None
+    reference: str | None = None
+
+    def score(self, text: str) -> float:
+        if self.suite is not None and self.suite_item is not None:
+            return self.suite.score(self.suite_item, text).score
+        return similarity(text, self.reference)
+
+
+def suite_items(suite: Suite, limit: int | None) -> list[WorkItem]:
+    items = suite.items[:limit] if limit else suite.items
+    return [
+        WorkItem(
+            "suite",
+            item.id,
+            generation_request(suite, item, ""),
+            suite=suite,
+            suite_item=item,
+        )
+        for item in items
+    ]
+
+
+def capture_request(item: CapturedItem) -> GenerationRequest:
+    """The captured request (placeholders in place of the replaced values), ready to replay."""
+    payload = item.payload
+    params = {k: payload.get(k) for k in PARAMS}
+    stop = params["stop"]
+    return GenerationRequest(
+        kind=item.kind,
+        messages=payload.get("messages"),
+        prompt=payload.get("prompt"),
+        max_tokens=params["max_tokens"],
+        temperature=params["temperature"],
+        top_p=params["top_p"],
+        stop=[stop] if isinstance(stop, str) else list(stop or []),
+        seed=params["seed"],
+        response_format=params["response_format"],
+        tools=params["tools"],
+        tool_choice=params["tool_choice"],
+    )
+
+
+def capture_items(items: list[CapturedItem]) -> list[WorkItem]:
+    return [
+        WorkItem(
+            "capture",
+            f"capture-{item.id}",
+            capture_request(item),
+            reference=item.answer,
+        )
+        for item in items
+    ]
+
+
+def choose(
+    runtime: Any, use_case: UseCaseConfig, request: GenerationRequest, removal: Removal | None
+) -> tuple[str | None, str]:
+    """The backend the gateway would serve ``request`` on (static: no health), or None and why."""
+    content = ContentScan(runtime.scanner, request)
+    needs = Needs(
+        tools=request.uses_tools(),
+        json_mode=request.uses_json_mode(),
+        context_tokens=request_char_count(request) // 4,
+    )
+    placement = place(
+        use_case, runtime.backends, content.findings, needs, removed=removal, check_health=False
+    )
+    if placement.blocked:
+        return None, f"blocked by the data actions ({', '.join(placement.blocked_types)})"
+    if not placement.candidates:
+        return None, placement.refusal_message()
+    return placement.candidates[0].backend.name, ""
+
+
+async def run_request(
+    runtime: Any,
+    use_case: UseCaseConfig,
+    backend: str,
+    request: GenerationRequest,
+    *,
+    kind: str = "drill",
+) -> dict[str, Any]:
+    """One request on one backend through the pipeline (streamed when the backend can, for TTFT);
+    a record with the bench's keys: output, latency_s, ttft_s, tokens, energy, cost, error."""
+    rid = f"{kind}-{secrets.token_hex(10)}"
+    request.request_id = rid
+    stream = runtime.backends[backend].capabilities.streaming
+    ctx = CallContext(rid, use_case, None, kind=kind, stream=stream, only_backend=backend)  # type: ignore[arg-type]
+    record: dict[str, Any] = {"backend": backend, "request_id": rid}
+    started = time.perf_counter()
+    text, usage = "", Usage()
+    try:
+        answer = await runtime.pipeline.open(ctx, request)
+        if stream:
+            parts = []
+            async for event in answer.events():
+                if event.text:
+                    parts.append(event.text)
+                if event.usage is not None:
+                    usage = event.usage
+            text = "".join(parts)
+        else:
+            completion = await answer.finish_completion()
+            text, usage = completion.text, completion.usage
+        record["ttft_s"] = answer.ttft_s
+    except Refusal as refusal:
+        record.update(refused=True, error=f"{refusal.code}: {refusal.message}")
+        return record
+    except BackendError as exc:
+        record["error"] = f"{exc.code}: {exc}"
+    record["latency_s"] = time.perf_counter() - started
+    record["output"] = text
+    record["prompt_tokens"] = usage.prompt_tokens
+    record["completion_tokens"] = usage.completion_tokens
+    if ctx.audit is not None:
+        for key in _AUDIT_FIELDS:
+            record[key] = getattr(ctx.audit, key)
+    return record
+
+
+async def replay(
+    runtime: Any,
+    use_case: UseCaseConfig,
+    removal: Removal,
+    items: list[WorkItem],
+    on_request: Callable[[str, dict[str, Any]], None] | None = None,
+) -> list[dict[str, Any]]:
+    """Every item on the current and the exit placement; one record per item and side."""
+    records: list[dict[str, Any]] = []
+    for item in items:
+        for side, rem in (("current", None), ("exit", removal)):
+            base = {"side": side, "workload": item.workload, "item_id": item.item_id}
+            name, why = choose(runtime, use_case, item.request, rem)
+            if name is None:
+                record = {**base, "backend": None, "refused": True, "error": why, "score": 0.0}
+            else:
+                request = dataclasses.replace(item.request)  # the pipeline sets its request_id
+                record = {**base, **(await run_request(runtime, use_case, name, request))}
+                record["score"] = 0.0 if record.get("error") else item.score(str(record["output"]))
+            records.append(record)
+            if on_request is not None:
+                on_request(side, record)
+    return records
