@@ -74,6 +74,7 @@ def build_results(
                 "options": suite.options,
                 "generation": suite.generation,
                 "items": len(suite.items),
+                "items_run": len({r.get("item_id") for r in records}) if records else 0,
             },
             "metrics": {name: {"field": f, "unit": unit} for name, (f, unit) in METRICS.items()},
             "backends": {name: s.to_dict() for name, s in stats.items()},
@@ -140,7 +141,8 @@ def print_table(results: Mapping[str, Any] | str | Path, console: Console | None
     stats = backend_stats(data)
     table = Table(
         title=f"bench {suite.get('name', '?')} · use case {data.get('use_case', '?')} · "
-        f"{suite.get('items', '?')} items · {data.get('created_at', '')}",
+        f"{suite.get('items_run', suite.get('items', '?'))} of {suite.get('items', '?')} items · "
+        f"{data.get('created_at', '')}",
         title_justify="left",
         box=box.SIMPLE_HEAD,
         show_edge=False,
