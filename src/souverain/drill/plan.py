@@ -66,6 +66,7 @@ def plan_use_case(
         plan.health = {
             name: backends[name].is_healthy() for name in use_case.backends if name in backends
         }
+    # a removed fallback matters too: requests whose data keeps them off the first candidate
     plan.affected = any(removal(c.backend.metadata) for c in current.candidates)
     if not exit_any.candidates:
         why = "; ".join(str(e) for e in exit_any.excluded) or "no candidate"

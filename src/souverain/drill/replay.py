@@ -6,7 +6,8 @@ The workload is the use case's bench suite (``use_case.suite``, first ``limit`` 
 the use case captures traffic, its live captured items (first ``limit``). Each item is placed as
 the gateway would place that request — its content decides (data actions) — once as things are
 and once with the removed backends gone; the first candidate of each placement serves it
-(``only_backend``: no fallback, so a failure shows). An item no backend of a placement may receive
+(``only_backend``: no fallback, so a failure shows). An item both placements put on the same
+backend is not replayed (it would be served exactly as before) but counted. An item no backend of a placement may receive
 (e.g. personal data under ``keep-local`` when only remote backends remain) is recorded as refused
 and scores 0. Items are replayed current then exit, one after the other, so drift over time
 affects both sides alike.
@@ -178,13 +179,22 @@ async def replay(
     removal: Removal,
     items: list[WorkItem],
     on_request: Callable[[str, dict[str, Any]], None] | None = None,
-) -> list[dict[str, Any]]:
-    """Every item on the current and the exit placement; one record per item and side."""
+) -> tuple[list[dict[str, Any]], int]:
+    """Every item whose placement the removal changes, on the current and the exit placement:
+    one record per item and side; and how many items it leaves on the same backend (not run:
+    they would be served exactly as before)."""
     records: list[dict[str, Any]] = []
+    unchanged = 0
     for item in items:
-        for side, rem in (("current", None), ("exit", removal)):
+        choices = {
+            "current": choose(runtime, use_case, item.request, None),
+            "exit": choose(runtime, use_case, item.request, removal),
+        }
+        if choices["current"] == choices["exit"]:
+            unchanged += 1
+            continue
+        for side, (name, why) in choices.items():
             base = {"side": side, "workload": item.workload, "item_id": item.item_id}
-            name, why = choose(runtime, use_case, item.request, rem)
             if name is None:
                 record = {**base, "backend": None, "refused": True, "error": why, "score": 0.0}
             else:
@@ -194,4 +204,4 @@ async def replay(
             records.append(record)
             if on_request is not None:
                 on_request(side, record)
-    return records
+    return records, unchanged

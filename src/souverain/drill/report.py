@@ -35,6 +35,8 @@ def _change(check: dict[str, Any]) -> str:
     if c is None:
         return "—"
     if check["metric"].startswith("quality"):
+        if abs(c) < 0.005:
+            return "0.00"
         return f"−{c:.2f}" if c > 0 else f"+{-c:.2f}"
     if check["metric"] == "errors":
         return f"{c:+.0f}"

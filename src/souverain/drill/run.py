@@ -29,6 +29,27 @@ from souverain.drill.removal import Removal
 from souverain.drill.replay import WorkItem, capture_items, replay, suite_items
 from souverain.ledger.record import LedgerRecord, format_ts, utcnow
 
+#: how much of each replayed answer drill.json keeps (suite answers are synthetic; captured
+#: requests are replayed with their placeholders, so their answers hold no replaced value)
+OUTPUT_CHARS = 200
+_REQUEST_KEYS = (
+    "side",
+    "workload",
+    "item_id",
+    "backend",
+    "request_id",
+    "score",
+    "latency_s",
+    "ttft_s",
+    "prompt_tokens",
+    "completion_tokens",
+    "energy_wh",
+    "energy_method",
+    "cost_eur",
+    "cost_method",
+    "error",
+)
+
 Verdict = Literal["ready", "degraded", "no-exit"]
 Basis = Literal["unaffected", "replay", "plan", "placement"]
 
@@ -51,6 +72,8 @@ class UseCaseResult:
     workload: dict[str, Any] = field(default_factory=dict)
     checks: list[dict[str, Any]] = field(default_factory=list)
     served_by: dict[str, dict[str, int]] = field(default_factory=dict)
+    #: one per replayed request and side (answers cut to :data:`OUTPUT_CHARS`)
+    requests: list[dict[str, Any]] = field(default_factory=list)
     health: dict[str, bool] = field(default_factory=dict)
 
 
@@ -155,22 +178,42 @@ def decide_without_replay(plan: UseCasePlan, plan_only: bool) -> UseCaseResult |
 
 
 def decide_from_replay(
-    plan: UseCasePlan, records: list[dict[str, Any]], workload: dict[str, Any]
+    plan: UseCasePlan,
+    records: list[dict[str, Any]],
+    workload: dict[str, Any],
+    unchanged: int = 0,
 ) -> UseCaseResult:
     result = _base_result(plan)
-    result.workload = workload
-    if not records:
+    result.workload = {**workload, "unchanged_items": unchanged}
+    if unchanged:
         result.notes.append(
-            "no workload to replay (no suite, no captured traffic): verdict from the plan only"
+            f"{unchanged} request(s) of the workload are placed on the same backend after the "
+            "removal: not replayed"
         )
+    if not records:
+        if unchanged:
+            result.basis = "unaffected"
+            result.notes.append("the removal changes the placement of no request of the workload")
+        else:
+            result.notes.append(
+                "no workload to replay (no suite, no captured traffic): verdict from the plan only"
+            )
         return result
     result.basis = "replay"
     served: dict[str, Counter[str]] = {"current": Counter(), "exit": Counter()}
     for r in records:
         served[r["side"]][r.get("backend") or "(refused)"] += 1
     result.served_by = {side: dict(c) for side, c in served.items()}
+    result.requests = [
+        {k: r.get(k) for k in _REQUEST_KEYS} | {"output": (r.get("output") or "")[:OUTPUT_CHARS]}
+        for r in records
+    ]
     exit_records = [r for r in records if r["side"] == "exit"]
-    if exit_records and all(r.get("refused") and r.get("backend") is None for r in exit_records):
+    if (
+        exit_records
+        and not unchanged
+        and all(r.get("refused") and r.get("backend") is None for r in exit_records)
+    ):
         result.verdict = "no-exit"
         result.reasons.append(
             "no remaining backend may receive this workload's requests: "
@@ -242,8 +285,8 @@ async def run_drill(
                 if on_request is not None:
                     on_request(name, side, record)
 
-            records = await replay(runtime, uc, removal, items, tick)
-            result = decide_from_replay(plan, records, info)
+            records, unchanged = await replay(runtime, uc, removal, items, tick)
+            result = decide_from_replay(plan, records, info, unchanged)
         report.results.append(result)
     report.finished_at = utcnow()
     await record_drill(runtime.ledger, report)
