@@ -9,8 +9,9 @@ and once with the removed backends gone; the first candidate of each placement s
 (``only_backend``: no fallback, so a failure shows). An item both placements put on the same
 backend is not replayed (it would be served exactly as before) but counted. An item no backend of a placement may receive
 (e.g. personal data under ``keep-local`` when only remote backends remain) is recorded as refused
-and scores 0. Items are replayed current then exit, one after the other, so drift over time
-affects both sides alike.
+and scores 0. The two sides of an item are replayed one after the other, so drift over time
+affects both sides alike; which side goes first alternates from one item to the next, so
+neither always meets a cold cache.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from souverain.bench.runner import generation_request
 from souverain.bench.suite import Suite, SuiteItem
 from souverain.capture.prepare import PARAMS, CapturedItem
 from souverain.config.models import UseCaseConfig
-from souverain.drill.compare import similarity
+from souverain.drill.compare import SIDES, similarity
 from souverain.drill.removal import Removal
 from souverain.gateway.pipeline import CallContext, Refusal
 from souverain.policy.content import ContentScan, request_char_count
@@ -185,7 +186,7 @@ async def replay(
     they would be served exactly as before)."""
     records: list[dict[str, Any]] = []
     unchanged = 0
-    for item in items:
+    for index, item in enumerate(items):
         choices = {
             "current": choose(runtime, use_case, item.request, None),
             "exit": choose(runtime, use_case, item.request, removal),
@@ -193,7 +194,10 @@ async def replay(
         if choices["current"] == choices["exit"]:
             unchanged += 1
             continue
-        for side, (name, why) in choices.items():
+        pair: dict[str, dict[str, Any]] = {}
+        # alternate which side goes first, so warm-up and caches favour neither
+        for side in SIDES if index % 2 == 0 else SIDES[::-1]:
+            name, why = choices[side]
             base = {"side": side, "workload": item.workload, "item_id": item.item_id}
             if name is None:
                 record = {**base, "backend": None, "refused": True, "error": why, "score": 0.0}
@@ -201,7 +205,8 @@ async def replay(
                 request = dataclasses.replace(item.request)  # the pipeline sets its request_id
                 record = {**base, **(await run_request(runtime, use_case, name, request))}
                 record["score"] = 0.0 if record.get("error") else item.score(str(record["output"]))
-            records.append(record)
+            pair[side] = record
             if on_request is not None:
                 on_request(side, record)
+        records += [pair[side] for side in SIDES]
     return records, unchanged
