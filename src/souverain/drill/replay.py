@@ -159,6 +159,7 @@ async def run_request(
             completion = await answer.finish_completion()
             text, usage = completion.text, completion.usage
         record["ttft_s"] = answer.ttft_s
+        record["decision"] = answer.decision
     except Refusal as refusal:
         record.update(refused=True, error=f"{refusal.code}: {refusal.message}")
         return record
