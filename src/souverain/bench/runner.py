@@ -65,21 +65,32 @@ def generation_request(suite: Suite, item: SuiteItem, request_id: str) -> Genera
     )
 
 
-async def run_item(
+AUDIT_FIELDS = (
+    "energy_wh",
+    "energy_wh_low",
+    "energy_wh_high",
+    "energy_method",
+    "cost_eur",
+    "cost_method",
+)
+
+
+async def run_request(
     runtime: Runtime,
-    suite: Suite,
     use_case: UseCaseConfig,
     backend: str,
-    item: SuiteItem,
+    request: GenerationRequest,
     *,
     kind: str = "bench",
 ) -> dict[str, Any]:
-    """One item on one backend through the pipeline; a record for the statistics."""
+    """One request on one backend through the pipeline (streamed when the backend can, for TTFT):
+    a record with output, latency_s, ttft_s, tokens, energy and cost (from the ledger row), and
+    ``error`` (plus ``refused: True`` when placement refused it: it was never sent)."""
     rid = f"{kind}-{secrets.token_hex(10)}"
-    request = generation_request(suite, item, rid)
+    request.request_id = rid
     stream = runtime.backends[backend].capabilities.streaming
     ctx = CallContext(rid, use_case, None, kind=kind, stream=stream, only_backend=backend)  # type: ignore[arg-type]
-    record: dict[str, Any] = {"backend": backend, "item_id": item.id, "request_id": rid}
+    record: dict[str, Any] = {"backend": backend, "request_id": rid}
     started = time.perf_counter()
     text, usage = "", Usage()
     try:
@@ -98,26 +109,38 @@ async def run_item(
         record["ttft_s"] = answer.ttft_s
         record["decision"] = answer.decision
     except Refusal as refusal:
-        record.update(skipped=True, error=f"{refusal.code}: {refusal.message}")
+        record.update(refused=True, error=f"{refusal.code}: {refusal.message}")
         return record
     except BackendError as exc:
-        record.update(error=f"{exc.code}: {exc}")
+        record["error"] = f"{exc.code}: {exc}"
     record["latency_s"] = time.perf_counter() - started
     record["output"] = text
     record["prompt_tokens"] = usage.prompt_tokens
     record["completion_tokens"] = usage.completion_tokens
-    audit = ctx.audit
-    if audit is not None:
-        for key in (
-            "energy_wh",
-            "energy_wh_low",
-            "energy_wh_high",
-            "energy_method",
-            "cost_eur",
-            "cost_method",
-        ):
-            record[key] = getattr(audit, key)
-    scored = suite.score(item, text) if "error" not in record else None
+    if ctx.audit is not None:
+        for key in AUDIT_FIELDS:
+            record[key] = getattr(ctx.audit, key)
+    return record
+
+
+async def run_item(
+    runtime: Runtime,
+    suite: Suite,
+    use_case: UseCaseConfig,
+    backend: str,
+    item: SuiteItem,
+    *,
+    kind: str = "bench",
+) -> dict[str, Any]:
+    """One suite item on one backend: :func:`run_request`, then the suite's score."""
+    record = await run_request(
+        runtime, use_case, backend, generation_request(suite, item, ""), kind=kind
+    )
+    record["item_id"] = item.id
+    if record.pop("refused", False):
+        record["skipped"] = True
+        return record
+    scored = suite.score(item, record.get("output", "")) if "error" not in record else None
     record["score"] = scored.score if scored else 0.0
     record["score_details"] = scored.details if scored else {}
     return record

@@ -204,6 +204,7 @@ def _register_concerns() -> None:
     """Commands that live with their concern (detection, ledger, reports)."""
     from souverain.cli.bench import advise_command, bench_command
     from souverain.cli.capture import capture_app
+    from souverain.cli.drill import drill_app
     from souverain.cli.ledger import ledger_app
     from souverain.cli.report import report_command
     from souverain.cli.scan import scan_command
@@ -212,6 +213,7 @@ def _register_concerns() -> None:
     app.command("bench")(bench_command)
     app.command("advise")(advise_command)
     app.add_typer(capture_app, name="capture")
+    app.add_typer(drill_app, name="drill")
     app.add_typer(ledger_app, name="ledger")
     app.command("report")(report_command)
 

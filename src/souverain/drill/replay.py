@@ -17,31 +17,19 @@ neither always meets a cold cache.
 from __future__ import annotations
 
 import dataclasses
-import secrets
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from souverain.backends.base import BackendError, GenerationRequest, Usage
-from souverain.bench.runner import generation_request
+from souverain.backends.base import GenerationRequest
+from souverain.bench.runner import generation_request, run_request
 from souverain.bench.suite import Suite, SuiteItem
 from souverain.capture.prepare import PARAMS, CapturedItem
 from souverain.config.models import UseCaseConfig
 from souverain.drill.compare import SIDES, similarity
 from souverain.drill.removal import Removal
-from souverain.gateway.pipeline import CallContext, Refusal
 from souverain.policy.content import ContentScan, request_char_count
 from souverain.policy.placement import Needs, place
-
-_AUDIT_FIELDS = (
-    "energy_wh",
-    "energy_wh_low",
-    "energy_wh_high",
-    "energy_method",
-    "cost_eur",
-    "cost_method",
-)
 
 
 @dataclass
@@ -128,53 +116,6 @@ def choose(
     return placement.candidates[0].backend.name, ""
 
 
-async def run_request(
-    runtime: Any,
-    use_case: UseCaseConfig,
-    backend: str,
-    request: GenerationRequest,
-    *,
-    kind: str = "drill",
-) -> dict[str, Any]:
-    """One request on one backend through the pipeline (streamed when the backend can, for TTFT);
-    a record with the bench's keys: output, latency_s, ttft_s, tokens, energy, cost, error."""
-    rid = f"{kind}-{secrets.token_hex(10)}"
-    request.request_id = rid
-    stream = runtime.backends[backend].capabilities.streaming
-    ctx = CallContext(rid, use_case, None, kind=kind, stream=stream, only_backend=backend)  # type: ignore[arg-type]
-    record: dict[str, Any] = {"backend": backend, "request_id": rid}
-    started = time.perf_counter()
-    text, usage = "", Usage()
-    try:
-        answer = await runtime.pipeline.open(ctx, request)
-        if stream:
-            parts = []
-            async for event in answer.events():
-                if event.text:
-                    parts.append(event.text)
-                if event.usage is not None:
-                    usage = event.usage
-            text = "".join(parts)
-        else:
-            completion = await answer.finish_completion()
-            text, usage = completion.text, completion.usage
-        record["ttft_s"] = answer.ttft_s
-        record["decision"] = answer.decision
-    except Refusal as refusal:
-        record.update(refused=True, error=f"{refusal.code}: {refusal.message}")
-        return record
-    except BackendError as exc:
-        record["error"] = f"{exc.code}: {exc}"
-    record["latency_s"] = time.perf_counter() - started
-    record["output"] = text
-    record["prompt_tokens"] = usage.prompt_tokens
-    record["completion_tokens"] = usage.completion_tokens
-    if ctx.audit is not None:
-        for key in _AUDIT_FIELDS:
-            record[key] = getattr(ctx.audit, key)
-    return record
-
-
 async def replay(
     runtime: Any,
     use_case: UseCaseConfig,
@@ -204,7 +145,10 @@ async def replay(
                 record = {**base, "backend": None, "refused": True, "error": why, "score": 0.0}
             else:
                 request = dataclasses.replace(item.request)  # the pipeline sets its request_id
-                record = {**base, **(await run_request(runtime, use_case, name, request))}
+                record = {
+                    **base,
+                    **(await run_request(runtime, use_case, name, request, kind="drill")),
+                }
                 record["score"] = 0.0 if record.get("error") else item.score(str(record["output"]))
             pair[side] = record
             if on_request is not None:
