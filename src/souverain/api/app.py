@@ -142,3 +142,11 @@ def create_app(
 
     app.add_middleware(BodySizeLimit, max_bytes=config.server.max_body_bytes)
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """App factory for worker processes (``souverain serve --workers N``): the config comes from
+    ``$SOUVERAIN_CONFIG`` (or the built-in default)."""
+    from souverain.config import load_config
+
+    return create_app(load_config(None))

@@ -6,7 +6,7 @@ import ipaddress
 import logging
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -66,6 +66,14 @@ def serve(
         bool, typer.Option(help="Log one line per HTTP request (never the prompt).")
     ] = False,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Worker processes (each loads its own models). With more than one, share a "
+            "PostgreSQL ledger for budgets; /metrics aggregates every worker.",
+        ),
+    ] = 1,
 ) -> None:
     """Start the OpenAI-compatible gateway (with no config: the embedded Gemma 3 270M)."""
     import uvicorn
@@ -89,9 +97,22 @@ def serve(
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    application = create_app(cfg)
+    target: Any = create_app(cfg) if workers == 1 else None
+    if workers > 1:
+        import os
+        import tempfile
+
+        # every worker rebuilds the app from the same file; metrics go through shared files
+        if config is not None:
+            os.environ["SOUVERAIN_CONFIG"] = str(Path(config).resolve())
+        os.environ.setdefault(
+            "PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="souverain-metrics-")
+        )
+        target = "souverain.api.app:app_from_environment"
     uvicorn.run(
-        application,
+        target,
+        factory=workers > 1,
+        workers=workers,
         host=bind_host,
         port=bind_port,
         loop="auto",
