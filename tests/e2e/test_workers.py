@@ -41,16 +41,18 @@ def test_two_workers_share_metrics(tmp_path: Path) -> None:
         )
         env = {"PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics")}
         (tmp_path / "metrics").mkdir()
-        with gateway_process(cfg, env=env, extra_args=["--workers", "2"]) as base:
-            with httpx.Client(base_url=base, timeout=30) as c:
-                for _ in range(20):
-                    # a new connection each time, so both workers get some
-                    r = httpx.post(
-                        base + "/v1/chat/completions",
-                        json={"model": "u", "messages": [{"role": "user", "content": "hi"}]},
-                    )
-                    assert r.status_code == 200
-                text = c.get("/metrics").text
+        with (
+            gateway_process(cfg, env=env, extra_args=["--workers", "2"]) as base,
+            httpx.Client(base_url=base, timeout=30) as c,
+        ):
+            for _ in range(20):
+                # a new connection each time, so both workers get some
+                r = httpx.post(
+                    base + "/v1/chat/completions",
+                    json={"model": "u", "messages": [{"role": "user", "content": "hi"}]},
+                )
+                assert r.status_code == 200
+            text = c.get("/metrics").text
     found = re.search(
         r'souverain_requests_total\{backend="up",decision="served",use_case="u"\} ([0-9.]+)', text
     )
