@@ -44,6 +44,15 @@ def test_price_table_lookup_and_conversion() -> None:
     assert api_cost(Backend(), "my-private-model", 10, 10).method == "unknown"
 
 
+def test_table_provenance_flags() -> None:
+    table = price_table()
+    assert table.lookup("claude-sonnet-4").verified  # type: ignore[union-attr]
+    assert not table.lookup("gpt-4o").verified  # type: ignore[union-attr]
+    grid = grid_table()
+    assert grid.unverified == {"EU", "IS"}
+    assert grid.lookup("CY") == 534  # corrected from a remembered 600 (Ember/OWID, 2023)
+
+
 def test_self_hosted_cost() -> None:
     # 2 EUR/h, 10 s alone... shared by 4 in flight -> 2.5 s busy share; 0.5 Wh at 0.20 EUR/kWh
     cost = self_hosted_cost(2.0, 10.0 / 4, 0.5, 0.20)

@@ -19,12 +19,14 @@ def _data(name: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Price:
-    """EUR per million tokens, and where the figure comes from."""
+    """EUR per million tokens, and where the figure comes from. ``verified``: the provider's own
+    page was seen to state this price (see the provenance notes in ``data/prices.yaml``)."""
 
     input_eur_per_mtok: float
     output_eur_per_mtok: float
     source: str
     as_of: str
+    verified: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +53,11 @@ def parse_prices(doc: dict[str, Any]) -> PriceTable:
     for e in doc["models"]:
         factor = {"EUR": 1.0, "USD": rate}[e["currency"]]
         entries[str(e["model"]).lower()] = Price(
-            float(e["input"]) * factor, float(e["output"]) * factor, str(e["source"]), as_of
+            float(e["input"]) * factor,
+            float(e["output"]) * factor,
+            str(e["source"]),
+            as_of,
+            e.get("verified") is True,
         )
     return PriceTable(as_of, rate, entries)
 
@@ -66,6 +72,7 @@ class GridTable:
     as_of: str
     source: str
     gco2e_per_kwh: dict[str, float]
+    unverified: frozenset[str] = frozenset()  # countries whose value no source confirmed
 
     def lookup(self, country: str | None) -> float | None:
         return self.gco2e_per_kwh.get((country or "").upper())
@@ -78,8 +85,10 @@ def parse_grid(text: str) -> GridTable:
         (c.split("as_of:", 1)[1].split(".")[0].strip() for c in comments if "as_of:" in c), ""
     )
     body = io.StringIO("\n".join(line for line in text.splitlines() if not line.startswith("#")))
-    values = {r["country"].upper(): float(r["gco2e_per_kwh"]) for r in csv.DictReader(body)}
-    return GridTable(as_of, source, values)
+    rows = list(csv.DictReader(body))
+    values = {r["country"].upper(): float(r["gco2e_per_kwh"]) for r in rows}
+    unverified = frozenset(r["country"].upper() for r in rows if r.get("verified") == "false")
+    return GridTable(as_of, source, values, unverified)
 
 
 @cache
