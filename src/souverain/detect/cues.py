@@ -8,6 +8,7 @@ suspect. Cues are matched on word starts, case-insensitively, in every EU langua
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 
 CUES: dict[str, tuple[str, ...]] = {
     "fr_siren": ("siren", "siret", "rcs", "immatricul", "n° d'entreprise", "numéro d'entreprise"),
@@ -65,31 +66,61 @@ CUES: dict[str, tuple[str, ...]] = {
     ),
 }
 
-_KIND_RE = {
-    kind: re.compile(
-        r"(?<![^\W\d_])(?:"
-        + "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
-        + ")"
-    )
-    for kind, words in CUES.items()
-}
+_Trie = dict[str, "_Trie"]
+
+
+def word_trie(words: Iterable[str]) -> str:
+    """A regex matching any of ``words``, as a trie (``tel(?:efon|...)?``): at each position the
+    engine tries one branch per distinct next character instead of every word in turn."""
+    root: _Trie = {}
+    for w in words:
+        node = root
+        for ch in w:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def emit(node: _Trie) -> str:
+        alts = [re.escape(ch) + emit(child) for ch, child in sorted(node.items()) if ch]
+        if not alts:
+            return ""
+        body = "(?:" + "|".join(alts) + ")" if len(alts) > 1 or "" in node else alts[0]
+        return body + "?" if "" in node else body
+
+    return emit(root)
+
+
+def _cue_regex(words: Iterable[str]) -> re.Pattern[str]:
+    words = tuple(words)
+    firsts = "".join(sorted({re.escape(w[0]) for w in words}))
+    # the lookahead on first letters lets the engine skip most positions before the lookbehind
+    return re.compile(rf"(?=[{firsts}])(?<![^\W\d_])" + word_trie(words))
+
+
+_KIND_RE = {kind: _cue_regex(words) for kind, words in CUES.items()}
 
 CONTEXT_CHARS = 64
 
 
 class LazyCues:
-    """The cues of a context, looked up per kind only if a candidate asks (most never do)."""
+    """The cues of a context, looked up per kind only if a candidate asks (most never do).
+
+    ``context`` is the text, or a function that returns it (called once, on the first ask).
+    """
 
     __slots__ = ("_context", "_seen")
 
-    def __init__(self, context: str):
-        self._context = context.lower()
+    def __init__(self, context: str | Callable[[], str]):
+        self._context = context
         self._seen: dict[str, bool] = {}
 
     def __contains__(self, kind: object) -> bool:
         assert isinstance(kind, str)
         hit = self._seen.get(kind)
         if hit is None:
+            if not isinstance(self._context, str):
+                self._context = self._context()
+            if not self._seen:
+                self._context = self._context.lower()
             hit = self._seen[kind] = _KIND_RE[kind].search(self._context) is not None
         return hit
 

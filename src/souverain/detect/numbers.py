@@ -12,6 +12,7 @@ import ipaddress
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 
 from stdnum import luhn
 from stdnum.be import nn as be_nn
@@ -30,7 +31,15 @@ from souverain.detect.finding import PATTERN, STRONG, WEAK, Finding
 
 _SEP = r"(?:[ \t\u00a0\u202f]{1,2}|[.\-/]|\r?\n)"
 _GROUP = r"(?:\d+|\(\d{1,4}\))"
-RUN_RE = re.compile(rf"(?<![\w+])(?:\+ ?)?{_GROUP}(?:{_SEP}?{_GROUP})*")
+# A run starts on "+", "(" or a digit not preceded by a letter, digit or "+". The first character
+# is matched before the lookbehind (``(?<![\w+].)``) so that the engine can skip to candidate
+# characters instead of testing the lookbehind at every position of the text.
+_RUN_HEAD = r"[+(\d](?<![\w+].)"
+_RUN_BODY = rf"(?:(?<=\+) ?{_GROUP}|(?<=\()\d{{1,4}}\)|(?<=\d)\d*)(?:{_SEP}?{_GROUP})*"
+RUN_RE = re.compile(_RUN_HEAD + _RUN_BODY)
+# The same runs, only those of 7 characters or more (shorter ones cannot hold an identifier):
+# the lookahead drops most digit groups of prose ("38 x", "2 m", "14h30") inside the regex.
+LONG_RUN_RE = re.compile(_RUN_HEAD + r"(?=[\d+() \t\u00a0\u202f.\-/\r\n]{6})" + _RUN_BODY)
 _DIGITS_RE = re.compile(r"\(0\)|\d+")
 
 MAX_GROUPS = 9
@@ -178,28 +187,43 @@ def _is_ipv4(groups: list[str], seps: list[str]) -> bool:
     return True
 
 
+def _context(text: str, scan_from: int, run_start: int) -> str:
+    """The cue context of a run: the text since the previous run (short ones included, which
+    ``LONG_RUN_RE`` skips), at most ``CONTEXT_CHARS`` back."""
+    prev = scan_from
+    for m in RUN_RE.finditer(text, scan_from, run_start):
+        prev = m.end()
+    return text[max(prev, run_start - CONTEXT_CHARS) : run_start]
+
+
 def detect_numbers(text: str) -> Iterator[Finding]:
-    prev_end = 0
-    for m in RUN_RE.finditer(text):
+    scan_from = 0  # the end of the previous long run: short runs after it are found on demand
+    for m in LONG_RUN_RE.finditer(text):
         run_start, run_end = m.span()
         raw = m.group()
         if len(raw) < 7:  # too short for any identifier, phone or IPv4
-            prev_end = run_end
+            scan_from = run_end
             continue
-        plus = raw.startswith("+")
+        plus = raw[0] == "+"
         spans: list[tuple[int, int, str]] = []
         for g in _DIGITS_RE.finditer(raw):
             s, e = g.span()
             spans.append((run_start + s, run_start + e, "" if g.group() == "(0)" else g.group()))
+        if sum(len(d) for _, _, d in spans) < 7 and not (len(spans) == 4 and not plus):
+            scan_from = run_end
+            continue
         # the run may not be glued to letters on its right ("12345abc" is a code, not an id)
         glued = run_end < len(text) and text[run_end].isalpha()
-        if sum(len(d) for _, _, d in spans) < 7 and not (len(spans) == 4 and not plus):
-            prev_end = run_end
-            continue
-        ctx_start = max(prev_end, run_start - CONTEXT_CHARS)
-        cues = LazyCues(text[ctx_start:run_start])
-        prev_end = run_end
+        cues = LazyCues(partial(_context, text, scan_from, run_start))
+        scan_from = run_end
         yield from _windows(text, spans, cues, plus, glued)
+
+
+# Digit counts a window can have to be anything: a window that starts the run may be a phone
+# (8-13 digits), an identifier (9-15) or a card (14-19); a later window only an identifier or
+# a card. A window starting with "+" and a whole run of 4 groups (IPv4) are always checked.
+_FIRST_LENGTHS = frozenset(range(8, 20))
+_LATER_LENGTHS = frozenset(RULES) | frozenset(range(14, 20))
 
 
 def _windows(
@@ -212,20 +236,20 @@ def _windows(
     n = len(spans)
     for i in range(n):
         digits = ""
-        groups: list[str] = []
-        seps: list[str] = []
+        lengths = _FIRST_LENGTHS if i == 0 else _LATER_LENGTHS
         for j in range(i, min(n, i + MAX_GROUPS)):
-            if j > i:
-                seps.append(text[spans[j - 1][1] : spans[j][0]])
             digits += spans[j][2]
-            groups.append(spans[j][2])
             if len(digits) > MAX_DIGITS + 2:
                 break
             if glued and j == n - 1:
                 break
+            if len(digits) not in lengths and not (i == 0 and (plus or (j == 3 and n == 4))):
+                continue  # no identifier, card, phone or address has this many digits
             start, end = spans[i][0], spans[j][1]
             if i == 0 and plus:
                 start = text.rfind("+", 0, start + 1)
+            groups = [spans[k][2] for k in range(i, j + 1)]
+            seps = [text[spans[k - 1][1] : spans[k][0]] for k in range(i + 1, j + 1)]
             found = _check(
                 text, start, end, digits, groups, seps, cues, plus and i == 0, i, j == n - 1
             )
