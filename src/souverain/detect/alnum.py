@@ -35,7 +35,17 @@ _PATTERNS = {
 }
 _RX = {k: re.compile(v, re.IGNORECASE) for k, v in _PATTERNS.items()}
 _LETTER_FIRST = ("iban", "vat", "cf", "nie")
-_DIGIT_RE = re.compile(r"[0-9]+")
+# The digit runs that can start or continue a candidate (a superset of those ``_candidates``
+# keeps): glued to a letter on the left, after a VAT prefix or NIE letter and a separator, or of
+# a digit-first length followed by what that identifier has next. Prose numbers ("am 26", "38 x",
+# "2025-05-26") are skipped inside the regex. The first digit is matched before the lookbehinds
+# so that the engine can skip to digits.
+_DIGIT_RE = re.compile(
+    r"[0-9](?<![0-9].)"
+    r"(?:(?<=[^\W_].)|(?<=[A-Z]{2}[ .\-].)|(?<=[XYZxyz][ .\-].)"
+    r"|(?=[0-9]?\.|[0-9]{5}[\-+A-Fa-fU-Yu-y]|[0-9]{7}(?:[^\W\d_]|[ \-])|[0-9]{8}[^\W\d_]))"
+    r"[0-9]*"
+)
 _VAT_SET = frozenset(_VAT_PREFIXES.split("|"))
 
 _COMPACT_RE = re.compile(r"[\s.\-]+")
