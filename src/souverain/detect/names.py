@@ -410,9 +410,8 @@ class NameDetector:
         last = tail.split()[-1].lower()
         if last.rstrip(".") in TITLES or last.rstrip(":") in TITLES:
             return True
-        if tail[-1] in ":-–" or before.endswith("\n"):
-            return bool(_BEFORE_LABEL_RE.search(before))
-        return False
+        # the label regex ends with the colon or dash, then only blanks and line breaks
+        return tail[-1] in ":-–" and _BEFORE_LABEL_RE.search(before) is not None
 
     def _decide(self, text: str, seq: list[tuple[int, int, str]]) -> Iterator[Finding]:
         low = [w for _, _, w in seq]
