@@ -200,15 +200,14 @@ def detect_numbers(text: str) -> Iterator[Finding]:
     scan_from = 0  # the end of the previous long run: short runs after it are found on demand
     for m in LONG_RUN_RE.finditer(text):
         run_start, run_end = m.span()
-        raw = m.group()
-        if len(raw) < 7:  # too short for any identifier, phone or IPv4
+        if run_end - run_start < 7:  # too short for any identifier, phone or IPv4
             scan_from = run_end
             continue
-        plus = raw[0] == "+"
-        spans: list[tuple[int, int, str]] = []
-        for g in _DIGITS_RE.finditer(raw):
-            s, e = g.span()
-            spans.append((run_start + s, run_start + e, "" if g.group() == "(0)" else g.group()))
+        plus = text[run_start] == "+"
+        spans = [
+            (g.start(), g.end(), "" if (d := g.group()) == "(0)" else d)
+            for g in _DIGITS_RE.finditer(text, run_start, run_end)
+        ]
         if sum(len(d) for _, _, d in spans) < 7 and not (len(spans) == 4 and not plus):
             scan_from = run_end
             continue
@@ -224,6 +223,7 @@ def detect_numbers(text: str) -> Iterator[Finding]:
 # a card. A window starting with "+" and a whole run of 4 groups (IPv4) are always checked.
 _FIRST_LENGTHS = frozenset(range(8, 20))
 _LATER_LENGTHS = frozenset(RULES) | frozenset(range(14, 20))
+_LATER_MIN = min(_LATER_LENGTHS)
 
 
 def _windows(
@@ -234,7 +234,12 @@ def _windows(
     glued: bool,
 ) -> Iterator[Finding]:
     n = len(spans)
+    left = sum(len(d) for _, _, d in spans)  # digits from group i to the end of the run
     for i in range(n):
+        if i:
+            left -= len(spans[i - 1][2])
+            if left < _LATER_MIN:
+                return  # no later window is long enough
         digits = ""
         lengths = _FIRST_LENGTHS if i == 0 else _LATER_LENGTHS
         for j in range(i, min(n, i + MAX_GROUPS)):
@@ -248,10 +253,8 @@ def _windows(
             start, end = spans[i][0], spans[j][1]
             if i == 0 and plus:
                 start = text.rfind("+", 0, start + 1)
-            groups = [spans[k][2] for k in range(i, j + 1)]
-            seps = [text[spans[k - 1][1] : spans[k][0]] for k in range(i + 1, j + 1)]
             found = _check(
-                text, start, end, digits, groups, seps, cues, plus and i == 0, i, j == n - 1
+                text, start, end, digits, spans[i : j + 1], cues, plus and i == 0, i, j == n - 1
             )
             if found is not None:
                 yield found
@@ -262,14 +265,14 @@ def _check(
     start: int,
     end: int,
     digits: str,
-    groups: list[str],
-    seps: list[str],
+    window: list[tuple[int, int, str]],
     cues: LazyCues,
     plus: bool,
     first: int,
     last: bool,
 ) -> Finding | None:
-    """One window (groups ``first``..) of a run; ``last``: it ends where the run ends."""
+    """One window (the groups ``window``, from group ``first``) of a run; ``last``: it ends
+    where the run ends."""
     whole = first == 0 and last
     n = len(digits)
     if plus or digits.startswith("00"):
@@ -279,14 +282,14 @@ def _check(
             return Finding("phone", start, end, text[start:end], country, None, PATTERN)
         if plus:
             return None
-    if whole and len(groups) == 4 and _is_ipv4(groups, seps):
+    if whole and len(window) == 4 and _is_ipv4(_groups(window), _seps(text, window)):
         return Finding("ip_address", start, end, text[start:end], None, "ipaddress", STRONG)
     rules = RULES.get(n, ())
     # an identifier announced by its cue ("SIRET 363 343 336 00246") beats a card look-alike
     for rule in rules:
         if rule.cue is not None and rule.cue in cues and rule.module(digits):
             return _id_finding(rule, text, start, end, digits)
-    if 14 <= n <= 19 and _uniform(seps) and is_card(digits):
+    if 14 <= n <= 19 and _uniform(_seps(text, window)) and is_card(digits):
         return Finding("payment_card", start, end, text[start:end], None, "luhn+iin", STRONG)
     for rule in rules:
         if rule.cue is None and rule.module(digits):
@@ -295,9 +298,22 @@ def _check(
         return None  # phones start where the run starts
     if "phone" in cues and 8 <= n <= 13:
         return Finding("phone", start, end, text[start:end], None, None, WEAK)
-    if 9 <= n <= 12 and digits[0] == "0" and _national_phone_shape(groups, seps):
+    if (
+        9 <= n <= 12
+        and digits[0] == "0"
+        and _national_phone_shape(_groups(window), _seps(text, window))
+    ):
         return Finding("phone", start, end, text[start:end], None, None, WEAK)
     return None
+
+
+def _groups(window: list[tuple[int, int, str]]) -> list[str]:
+    return [d for _, _, d in window]
+
+
+def _seps(text: str, window: list[tuple[int, int, str]]) -> list[str]:
+    """The separators between the groups of a window."""
+    return [text[window[k - 1][1] : window[k][0]] for k in range(1, len(window))]
 
 
 def _id_finding(rule: IdRule, text: str, start: int, end: int, digits: str) -> Finding:
