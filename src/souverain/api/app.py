@@ -125,8 +125,10 @@ def create_app(
         return {"status": "ok"}
 
     @app.get("/metrics", tags=["ops"], include_in_schema=False)
-    async def metrics() -> Response:
-        """Prometheus metrics."""
+    async def metrics(request: Request) -> Response:
+        """Prometheus metrics. With api_keys configured, any valid key is required (a scraper
+        sends it as a bearer token): the metrics name use cases, backends and costs."""
+        runtime.keyring.authenticate(request.headers.get("authorization"))
         body, content_type = runtime.metrics.render()
         return Response(body, media_type=content_type)
 

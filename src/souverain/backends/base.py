@@ -220,6 +220,10 @@ class Backend(abc.ABC):
         """Cheap, cached view of health used by placement on the hot path."""
         return True
 
+    def unhealthy_reason(self) -> str:
+        """Why :meth:`is_healthy` is False, in a few words (shown in refusals)."""
+        return "down or not ready"
+
     # -- generation ---------------------------------------------------------------------------------
     @abc.abstractmethod
     def stream(self, request: GenerationRequest) -> AsyncIterator[StreamEvent]:

@@ -91,7 +91,7 @@ def _new_llama(path: Path, cfg: LlamaCppConfig) -> Any:
         return llama_cpp.Llama(**kwargs)
     log.warning(
         "backend %s: this llama.cpp build uses AMX; weight repacking is turned off to avoid a "
-        "known crash (set repack: on to force it, or rebuild llama-cpp-python with "
+        'known crash (set repack: "on" to force it, or rebuild llama-cpp-python with '
         "CMAKE_ARGS='-DGGML_NATIVE=OFF -DGGML_AVX512=ON ...' as the README shows)",
         cfg.name,
     )
@@ -186,6 +186,9 @@ class LlamaCppBackend(Backend):
 
     def is_healthy(self) -> bool:
         return self._llm is not None
+
+    def unhealthy_reason(self) -> str:
+        return self._load_error or "model not loaded yet"
 
     def last_resource_usage(self, request_id: str) -> ResourceUsage | None:
         return self._resources.pop(request_id, None)

@@ -137,6 +137,12 @@ class OpenAIBackend(Backend):
     def is_healthy(self) -> bool:
         return self._missing_key() is None and time.monotonic() >= self._down_until
 
+    def unhealthy_reason(self) -> str:
+        return (
+            self._missing_key()
+            or f"down: {self._down_reason or 'unreachable'}, retried after {DOWN_COOLDOWN_S:g}s"
+        )
+
     def _mark_down(self, reason: str) -> None:
         self._down_until = time.monotonic() + DOWN_COOLDOWN_S
         self._down_reason = reason

@@ -23,7 +23,7 @@ from rich.table import Table
 ConfigOpt = Annotated[
     Path | None, typer.Option("--config", "-c", help="The YAML config file `serve` uses.")
 ]
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # never wrap messages mid-sentence in logs
 
 
 def results_root(config: Any) -> Path:
@@ -163,6 +163,12 @@ def advise_command(
         err.print(f"[red]error:[/red] --objective must be one of {', '.join(OBJECTIVES)}")
         raise typer.Exit(2)
     cfg = load_or_exit(config)
+    unknown = [u for u in use_case or [] if u not in cfg.use_case_names]
+    if unknown:
+        err.print(
+            f"[red]error:[/red] unknown use case(s) {', '.join(unknown)}; valid: {', '.join(cfg.use_case_names)}"
+        )
+        raise typer.Exit(2)
     runtime = Runtime(cfg)  # not started: placement only reads configuration (health not checked)
     out = Console()
     written: list[tuple[str, list[str]]] = []

@@ -16,7 +16,7 @@ drill_app = typer.Typer(
     help="Exit drills: replay each use case's workload without a provider (see docs/drills.md).",
     no_args_is_help=True,
 )
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # never wrap messages mid-sentence in logs
 
 
 @drill_app.callback()
@@ -112,14 +112,24 @@ def exit_command(
         for u in use_case or []
         if u not in cfg.use_case_names
     ]
-    operators = {b.operator.casefold() for b in cfg.backends}
-    unmatched = [o for o in removal.operators if o.casefold() not in operators]
-    if problems:
+    operators = sorted({b.operator for b in cfg.backends})
+    problems += [
+        f"--without-operator {o!r} matches no backend (operators: {', '.join(operators)})"
+        for o in removal.operators
+        if o.casefold() not in {x.casefold() for x in operators}
+    ]
+    from souverain.policy.jurisdictions import expand
+
+    laws = {b.operator_jurisdiction for b in cfg.backends}
+    problems += [
+        f"--without-jurisdiction {j!r} matches no backend (operator jurisdictions: {', '.join(sorted(laws))})"
+        for j in removal.jurisdictions
+        if not (expand([j]) or frozenset()) & laws
+    ]
+    if problems:  # a removal that matches nothing would report a drill that tested nothing
         for p in problems:
             err.print(f"[red]error:[/red] {p}", highlight=False)
         raise typer.Exit(2)
-    for o in unmatched:
-        err.print(f"[yellow]note:[/yellow] no backend is operated by {o!r}", highlight=False)
     use_cases = [uc for uc in cfg.use_cases if not use_case or uc.name in use_case]
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     out_dir = out or data_dir() / "drills" / stamp

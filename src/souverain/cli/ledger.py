@@ -13,7 +13,7 @@ from rich.console import Console
 ledger_app = typer.Typer(
     help="Verify the tamper-evident request ledger and export its rows.", no_args_is_help=True
 )
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 ConfigOpt = Annotated[
     Path | None,
@@ -40,10 +40,28 @@ def ledger_url(config: Path | None) -> str | None:
 
 
 def open_ledger(config: Path | None) -> Any:
-    from souverain.ledger import Ledger, LedgerUnavailable
+    """Open the configured ledger for reading. A SQLite file that does not exist is an error
+    (a mistyped path must not look like a fresh, valid, empty chain)."""
+    from sqlalchemy.engine import make_url
 
+    from souverain.ledger import Ledger, LedgerUnavailable
+    from souverain.ledger.engine import normalise_url
+
+    url = ledger_url(config)
+    sa_url = make_url(normalise_url(url))
+    if (
+        sa_url.get_backend_name() == "sqlite"
+        and sa_url.database
+        and not Path(sa_url.database).exists()
+    ):
+        err.print(
+            f"[red]error:[/red] no ledger at {sa_url.database} (has `souverain serve` run with this "
+            "config? check ledger.url)",
+            highlight=False,
+        )
+        raise typer.Exit(3)
     try:
-        return Ledger.open(ledger_url(config))
+        return Ledger.open(url)
     except LedgerUnavailable as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(3) from None

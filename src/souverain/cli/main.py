@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import ipaddress
 import logging
 import sys
@@ -32,7 +33,14 @@ ConfigOpt = Annotated[
         help="YAML config file (default: $SOUVERAIN_CONFIG, else built-in: embedded model, use case 'default').",
     ),
 ]
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # never wrap messages mid-sentence in logs
+
+
+class LogLevel(enum.StrEnum):
+    debug = "debug"
+    info = "info"
+    warning = "warning"
+    error = "error"
 
 
 def load_or_exit(path: Path | None):  # type: ignore[no-untyped-def]
@@ -61,11 +69,15 @@ def serve(
     host: Annotated[
         str | None, typer.Option(help="Address to bind (default: server.host, 127.0.0.1).")
     ] = None,
-    port: Annotated[int | None, typer.Option(help="Port (default: server.port, 8000).")] = None,
+    port: Annotated[
+        int | None, typer.Option(min=0, max=65535, help="Port (default: server.port, 8000).")
+    ] = None,
     access_log: Annotated[
         bool, typer.Option(help="Log one line per HTTP request (never the prompt).")
     ] = False,
-    log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+    log_level: Annotated[
+        LogLevel, typer.Option(case_sensitive=False, help="Log level.")
+    ] = LogLevel.info,
     workers: Annotated[
         int,
         typer.Option(
@@ -94,8 +106,16 @@ def serve(
             highlight=False,
         )
         raise typer.Exit(2)
+    if cfg.ledger.enabled:  # fail here with one clear line, not in the server's start-up
+        from souverain.ledger import Ledger, LedgerError
+
+        try:
+            Ledger.open(cfg.ledger.url).close()
+        except LedgerError as exc:
+            err.print(f"[red]error:[/red] the ledger cannot be opened: {exc}", highlight=False)
+            raise typer.Exit(3) from None
     logging.basicConfig(
-        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        level=log_level.value.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     target: Any = create_app(cfg) if workers == 1 else None
     if workers > 1:
@@ -118,7 +138,7 @@ def serve(
         loop="auto",
         http="auto",
         access_log=access_log,
-        log_level=log_level,
+        log_level=log_level.value,
         timeout_graceful_shutdown=5,
     )
 
@@ -189,6 +209,34 @@ def check_config(
         )
     else:
         out.print("API keys: none (the gateway will only listen on a loopback address)")
+    for warning in _start_warnings(cfg):
+        err.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
+
+
+def _start_warnings(cfg: Any) -> list[str]:
+    """What is valid but will not work on this machine as it is now (checked, never fatal)."""
+    import os
+
+    warnings = []
+    for b in cfg.backends:
+        env = getattr(b, "api_key_env", None)
+        if env and not os.environ.get(env):
+            warnings.append(
+                f"backend {b.name}: environment variable {env} is not set (it will count as unhealthy)"
+            )
+        model = getattr(b, "model", None)
+        if (
+            b.type == "llamacpp"
+            and model != "embedded"
+            and not Path(str(model)).expanduser().is_file()
+        ):
+            warnings.append(f"backend {b.name}: GGUF file not found: {model}")
+    for k in cfg.api_keys:
+        if k.env and not os.environ.get(k.env):
+            warnings.append(
+                f"api key {k.name}: environment variable {k.env} is not set (the key is disabled)"
+            )
+    return warnings
 
 
 @keys_app.command("new")
@@ -202,8 +250,18 @@ def keys_new(
     ] = None,
 ) -> None:
     """Create a new API key: prints the key once, and the config lines with its SHA-256."""
-    from souverain.api.auth import hash_key, new_key
+    import re
 
+    from souverain.api.auth import hash_key, new_key
+    from souverain.config.models import NAME_PATTERN
+
+    if not re.fullmatch(NAME_PATTERN, name):
+        err.print(
+            f"[red]error:[/red] invalid key name {name!r}: letters, digits, '.', '_', ':' or '-', "
+            "starting with a letter or digit, at most 64 characters",
+            highlight=False,
+        )
+        raise typer.Exit(2)
     key = new_key()
     ucs = use_case or ["*"]
     out = Console()

@@ -169,6 +169,19 @@ class LedgerConfig(Strict):
     enabled: bool = True
     url: str | None = None  # default: SQLite in the data directory
 
+    @field_validator("url")
+    @classmethod
+    def _scheme(cls, v: str | None) -> str | None:
+        if v is None or "://" not in v:
+            return v
+        scheme = v.split("://", 1)[0].lower()
+        if scheme.split("+", 1)[0] not in ("sqlite", "postgresql", "postgres"):
+            raise ValueError(
+                f"unsupported ledger URL scheme {scheme!r}: use a file path, sqlite:///PATH or "
+                "postgresql://user@host/db"
+            )
+        return v
+
 
 class BenchConfig(Strict):
     results_dir: str | None = None  # default: <data dir>/bench

@@ -174,6 +174,8 @@ class Ledger:
         outer: concurrent.futures.Future[Any] = concurrent.futures.Future()
 
         def relay(done: concurrent.futures.Future[None]) -> None:
+            if outer.cancelled():  # the caller went away (client disconnect); the row is written
+                return
             exc = done.exception()
             if exc is None:
                 outer.set_result(None)

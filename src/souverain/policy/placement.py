@@ -47,6 +47,8 @@ class BackendLike(Protocol):
 
     def is_healthy(self) -> bool: ...
 
+    def unhealthy_reason(self) -> str: ...
+
 
 @dataclass(frozen=True, slots=True)
 class Needs:
@@ -174,7 +176,9 @@ def place(
             placement.excluded.append(Exclusion(name, "data", f"not self-hosted, {what}"))
             continue
         if check_health and not backend.is_healthy():
-            placement.excluded.append(Exclusion(name, "health", "unhealthy (down or not ready)"))
+            placement.excluded.append(
+                Exclusion(name, "health", f"unhealthy ({backend.unhealthy_reason()})")
+            )
             continue
         pseudo = bool(placement.pseudonymize_categories) and not meta.self_hosted
         placement.candidates.append(Candidate(backend, pseudonymize=pseudo))
