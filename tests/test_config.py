@@ -124,3 +124,34 @@ def test_keys_new_prints_key_once_and_hash_line() -> None:
     key = next(line for line in lines if line.startswith("sk-sov-"))
     assert f"sha256: {hashlib.sha256(key.encode()).hexdigest()}" in result.output
     assert "use_cases: [kyc]" in result.output
+
+
+def test_ledger_url_scheme_is_checked() -> None:
+    data = base()
+    data["ledger"] = {"url": "mysql://user@host/db"}
+    path, msg = problems(data)[0]
+    assert path == "ledger.url" and "mysql" in msg
+
+
+def test_keys_new_rejects_a_name_the_config_would_reject() -> None:
+    assert runner.invoke(app, ["keys", "new", "bad name!"]).exit_code == 2
+
+
+def test_read_only_ledger_commands_refuse_a_missing_sqlite_file(tmp_path: Path) -> None:
+    data = base()
+    data["ledger"] = {"url": str(tmp_path / "missing" / "ledger.db")}
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(yaml.safe_dump(data))
+    result = runner.invoke(app, ["ledger", "verify", "--config", str(cfg)])
+    assert result.exit_code == 3 and "no ledger at" in result.output
+    assert not (tmp_path / "missing").exists()
+
+
+def test_drill_removal_that_matches_nothing_is_a_usage_error() -> None:
+    for flag, value in (("--without-operator", "Mistral"), ("--without-jurisdiction", "JP")):
+        result = runner.invoke(
+            app,
+            ["drill", "exit", "--plan", flag, value, "--config", str(EXAMPLES / "policies.yaml")],
+        )
+        assert result.exit_code == 2, result.output
+        assert "matches no backend" in result.output

@@ -299,3 +299,12 @@ async def test_metrics_count_requests_and_refusals(app) -> None:
         in text
     )
     assert "souverain_request_duration_seconds_bucket" in text
+
+
+async def test_metrics_need_a_key_when_keys_are_configured() -> None:
+    app = create_app(config(keys=True))
+    install(app, FakeBackend("first"), FakeBackend("second"))
+    async with client_for(app) as c:
+        assert_openai_error(await c.get("/metrics"), 401)
+        ok = await c.get("/metrics", headers={"Authorization": f"Bearer {KEY_ALL}"})
+        assert ok.status_code == 200 and "souverain_requests" in ok.text
