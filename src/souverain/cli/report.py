@@ -48,7 +48,14 @@ def _table(summaries: list[dict[str, Any]]) -> Table:
             f"{s['cost_eur']:.4f}",
             f"{s['energy_wh']:.4f} [{s['energy_wh_low']:.4f}-{s['energy_wh_high']:.4f}]"
             + (f"\n{methods}" if methods else ""),
-            f"{s['carbon_g']:.3f}",
+            "unknown"
+            if s["carbon_g"] is None
+            else f"{s['carbon_g']:.3f}"
+            + (
+                f"\n({s['carbon_unknown_requests']} unknown)"
+                if s["carbon_unknown_requests"]
+                else ""
+            ),
             f"{s['latency_p50_ms'] or '-'}/{s['latency_p95_ms'] or '-'}",
             _pct(s["share_self_hosted"]),
             _pct(s["share_eu_jurisdiction"]),
@@ -82,7 +89,7 @@ def _chart(summaries: list[dict[str, Any]], path: Path) -> None:
         ("Cost (EUR)", "Energy (Wh)", "Carbon (gCO2e)"),
         strict=True,
     ):
-        ax.bar(names, [s[key] for s in groups])
+        ax.bar(names, [s[key] or 0.0 for s in groups])
         ax.set_title(label)
         ax.tick_params(axis="x", rotation=45)
     fig.tight_layout()

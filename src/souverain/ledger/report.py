@@ -42,6 +42,8 @@ class Summary:
     energy_wh_high: float = 0.0
     energy_methods: Counter[str] = field(default_factory=Counter)
     carbon_g: float = 0.0
+    #: completed requests whose carbon is unknown (no grid intensity for where they ran)
+    carbon_unknown: int = 0
     sent: int = 0
     self_hosted: int = 0
     eu_jurisdiction: int = 0
@@ -54,7 +56,10 @@ class Summary:
         status = row["status"]
         if status == "refused":
             self.refused += 1
-            self.refusals_by_reason[row.get("reason") or "unspecified"] += 1
+            # by code (sensitive_data_blocked, no_compliant_backend, ...): messages vary per request
+            self.refusals_by_reason[
+                row.get("error_code") or row.get("reason") or "unspecified"
+            ] += 1
         elif status == "failed":
             self.failed += 1
         elif status == "interrupted":
@@ -66,6 +71,8 @@ class Summary:
         self.cost_eur += row.get("cost_eur") or 0.0
         for name in ("energy_wh", "energy_wh_low", "energy_wh_high", "carbon_g"):
             setattr(self, name, getattr(self, name) + (row.get(name) or 0.0))
+        if status == "completed" and row.get("carbon_g") is None:
+            self.carbon_unknown += 1
         if row.get("energy_wh") is not None or status == "completed":
             self.energy_methods[row.get("energy_method") or "unknown"] += 1
         if row.get("duration_ms") is not None and status == "completed":
@@ -100,7 +107,11 @@ class Summary:
             "energy_methods": {
                 m: round(n / total, 4) for m, n in self.energy_methods.most_common()
             },
-            "carbon_g": round(self.carbon_g, 6),
+            # None when no row had a grid intensity: unknown is not zero
+            "carbon_g": round(self.carbon_g, 6)
+            if self.carbon_unknown < self.served or not self.served
+            else None,
+            "carbon_unknown_requests": self.carbon_unknown,
             "latency_p50_ms": percentile(self.durations, 50),
             "latency_p95_ms": percentile(self.durations, 95),
             "share_self_hosted": share(self.self_hosted),
