@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import ipaddress
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -119,7 +120,6 @@ def serve(
     )
     target: Any = create_app(cfg) if workers == 1 else None
     if workers > 1:
-        import os
         import tempfile
 
         # every worker rebuilds the app from the same file; metrics go through shared files
