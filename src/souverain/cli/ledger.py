@@ -39,7 +39,7 @@ def ledger_url(config: Path | None) -> str | None:
         raise typer.Exit(2) from None
 
 
-def open_ledger(config: Path | None) -> Any:
+def open_ledger(config: Path | None, url_override: str | None = None) -> Any:
     """Open the configured ledger for reading. A SQLite file that does not exist is an error
     (a mistyped path must not look like a fresh, valid, empty chain)."""
     from sqlalchemy.engine import make_url
@@ -47,7 +47,7 @@ def open_ledger(config: Path | None) -> Any:
     from souverain.ledger import Ledger, LedgerUnavailable
     from souverain.ledger.engine import normalise_url
 
-    url = ledger_url(config)
+    url = url_override if url_override else ledger_url(config)
     sa_url = make_url(normalise_url(url))
     if (
         sa_url.get_backend_name() == "sqlite"
@@ -85,10 +85,19 @@ def parse_time(value: str | None, option: str) -> datetime | None:
 
 
 @ledger_app.command()
-def verify(config: ConfigOpt = None) -> None:
+def verify(
+    config: ConfigOpt = None,
+    url: Annotated[
+        str | None,
+        typer.Option(
+            "--url",
+            help="Verify this ledger (a SQLite file or postgresql:// URL) without a config: what an auditor holding only the database needs.",
+        ),
+    ] = None,
+) -> None:
     """Check the whole hash chain. Exits 1 naming the first edited, deleted, inserted or
     reordered row; prints the head hash to record elsewhere."""
-    with open_ledger(config) as ledger:
+    with open_ledger(config, url) as ledger:
         result = ledger.verify()
     if not result.ok:
         err.print(f"[red]ledger verification FAILED[/red] at {result.first}")

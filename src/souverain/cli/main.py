@@ -279,6 +279,24 @@ def version() -> None:
     print(__version__)
 
 
+def _version_flag(value: bool) -> None:
+    if value:
+        print(__version__)
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version_flag, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """A self-hosted, OpenAI-compatible sovereign AI gateway."""
+
+
 def _register_concerns() -> None:
     """Commands that live with their concern (detection, ledger, reports)."""
     from souverain.cli.bench import advise_command, bench_command

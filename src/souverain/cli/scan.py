@@ -41,7 +41,7 @@ def scan_command(
     file: str = typer.Argument("-", help="text file to scan, or - for standard input"),
     format: str = typer.Option("table", "--format", help="table (readable) or json"),
     config: Path | None = typer.Option(
-        None, "--config", help="use confidential_markers from this config file"
+        None, "--config", "-c", help="use confidential_markers from this config file"
     ),
 ) -> None:
     """Scan a text for personal data, secrets and confidential markers (values not printed)."""
