@@ -125,3 +125,18 @@ def test_expiry_from_retention(scanner: Scanner) -> None:
     assert item.captured_at == now and item.expires_at == now + timedelta(days=7)
     assert item.max_items == 3 and 0 <= item.sample_key < 1
     json.dumps(item.payload)  # JSON-serialisable
+
+
+def test_truncated_copy_in_the_answer_is_scrubbed(scanner: Scanner, values: dict[str, str]) -> None:
+    """A model that stops half-way through an IBAN repeats a fragment no checksum validates."""
+    uc = use_case(policy={"personal_data": "pseudonymize"})
+    iban = values["iban"]
+    fragment = iban[: len(iban) * 2 // 3].rstrip()
+    item = prepare_capture(
+        uc,
+        [{"role": "user", "content": f"Pay to {iban}"}],
+        scanner,
+        request_id="r2",
+        answer=f"Paid to {fragment}",
+    )
+    assert item is not None and item.answer == "Paid to <IBAN_1>"

@@ -138,6 +138,26 @@ class _Cleaner:
         return self.value(part)
 
 
+#: a prefix of a known value at least this long is treated as that value (a model that stops
+#: half-way through an IBAN still repeats part of it; the fragment fails every checksum)
+MIN_FRAGMENT = 8
+
+
+def scrub_fragments(text: str, pseudonymizer: Any) -> str:
+    """Replace leading fragments of values replaced elsewhere in the item (truncated copies in
+    the answer) by the same placeholder."""
+    for placeholder, original in pseudonymizer.mapping.items():
+        if len(original) <= MIN_FRAGMENT:
+            continue
+        for end in range(len(original) - 1, MIN_FRAGMENT - 1, -1):
+            fragment = original[:end]
+            if fragment[-1].isspace():
+                continue
+            if fragment in text:
+                text = text.replace(fragment, placeholder)
+    return text
+
+
 def _kind(request: Any) -> CaptureKind:
     if isinstance(request, str):
         return "completion"
@@ -187,7 +207,9 @@ def prepare_capture(
             payload[name] = cleaner.value(value)
     payload["stream"] = bool(stream)
     data_types = dict(sorted(Counter(f.type for f in cleaner.findings).items()))
-    clean_answer = cleaner.text(answer) if answer is not None else None
+    clean_answer = (
+        scrub_fragments(cleaner.text(answer), cleaner.pseudonymizer) if answer is not None else None
+    )
     if "confidential" in categories and any(f.category == "confidential" for f in cleaner.findings):
         return None
     captured_at = as_utc(now) if now is not None else utcnow()
