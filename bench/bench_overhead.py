@@ -40,7 +40,7 @@ async def main(suite_name: str, n: int) -> None:
     try:
         await run_item(runtime, suite, use_case, backend.name, items[0])  # warm-up (prompt cache)
         for i, item in enumerate(items):
-            for side in (("direct", "bench") if i % 2 == 0 else ("bench", "direct")):
+            for side in ("direct", "bench") if i % 2 == 0 else ("bench", "direct"):
                 backend._llm.reset()  # no prompt-cache reuse: both sides evaluate the full prompt
                 t = time.perf_counter()
                 if side == "direct":
@@ -58,15 +58,23 @@ async def main(suite_name: str, n: int) -> None:
     per_item = [(y - x) * 1000 for x, y in zip(direct, bench, strict=True)]
     if os.environ.get("BENCH_VERBOSE"):
         for i, (x, y) in enumerate(zip(direct, bench, strict=True)):
-            print(f"  item {i:2}: direct {x * 1000:8.1f} ms   bench {y * 1000:8.1f} ms   tokens {tokens[i]}")
-    print(f"suite {suite_name}, {len(items)} items on the embedded model (temperature 0, interleaved)")
+            print(
+                f"  item {i:2}: direct {x * 1000:8.1f} ms   bench {y * 1000:8.1f} ms   tokens {tokens[i]}"
+            )
+    print(
+        f"suite {suite_name}, {len(items)} items on the embedded model (temperature 0, interleaved)"
+    )
     print(f"  direct backend.stream: {d / len(items) * 1000:8.1f} ms per item")
     print(f"  through souverain bench: {b / len(items) * 1000:6.1f} ms per item")
-    print(f"  overhead: {(b - d) / d:+.2%} (median {statistics.median(per_item):+.1f} ms per item)   target <= 2 %")
+    print(
+        f"  overhead: {(b - d) / d:+.2%} (median {statistics.median(per_item):+.1f} ms per item)   target <= 2 %"
+    )
 
 
 if __name__ == "__main__":
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--suite", default="doc-classify")
     ap.add_argument("--items", type=int, default=20)
     args = ap.parse_args()
