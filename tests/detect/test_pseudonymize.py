@@ -145,3 +145,11 @@ def test_pseudonymize_then_restore_is_identity_up_to_spelling(text: str) -> None
     assert len(p) <= len(found)
     if len(p) == len(found):  # every value distinct: exact round trip
         assert restored == text or "<" in text or "&" in text
+
+
+def test_an_empty_pseudonymizer_is_still_truthy() -> None:
+    """`if pz` / `pz or Pseudonymizer()` must never drop a pseudonymizer that has no value yet."""
+    from souverain.policy.pseudonymize import Pseudonymizer
+
+    p = Pseudonymizer()
+    assert len(p) == 0 and bool(p)

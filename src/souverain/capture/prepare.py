@@ -34,9 +34,9 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from souverain.capture.policy import actions, capture_allowed
-from souverain.detect import Finding, Scanner
+from souverain.detect import Scanner
 from souverain.ledger.record import as_utc, utcnow
-from souverain.policy.pseudonymize import Pseudonymizer
+from souverain.policy.pseudonymize import TextRewriter
 
 CaptureKind = Literal["chat", "completion"]
 #: Generation parameters kept with a capture (when not None).
@@ -86,25 +86,9 @@ def replaced_categories(use_case: Any) -> frozenset[str]:
     }
 
 
-class _Cleaner:
-    """Rewrites strings of one item with one pseudonymizer; remembers what it found."""
-
-    def __init__(self, scanner: Scanner, categories: frozenset[str]) -> None:
-        self.scanner = scanner
-        self.categories = categories
-        self.pseudonymizer = Pseudonymizer()
-        self.findings: list[Finding] = []
-        self._cache: dict[str, str] = {}
-
-    def text(self, value: str) -> str:
-        out = self._cache.get(value)
-        if out is None:
-            found = self.scanner.scan(value)
-            self.findings.extend(found)
-            hits = [f for f in found if f.category in self.categories]
-            out = self.pseudonymizer.pseudonymize(value, hits) if hits else value
-            self._cache[value] = out
-        return out
+class _Cleaner(TextRewriter):
+    """The request's rewriter (one pseudonymizer per item, every text scanned once), walking
+    JSON values and messages; ``found`` holds everything it saw."""
 
     def value(self, value: Any) -> Any:
         """Any JSON value with every string rewritten (keys are left as they are)."""
@@ -206,11 +190,11 @@ def prepare_capture(
         if value is not None:
             payload[name] = cleaner.value(value)
     payload["stream"] = bool(stream)
-    data_types = dict(sorted(Counter(f.type for f in cleaner.findings).items()))
+    data_types = dict(sorted(Counter(f.type for f in cleaner.found).items()))
     clean_answer = (
         scrub_fragments(cleaner.text(answer), cleaner.pseudonymizer) if answer is not None else None
     )
-    if "confidential" in categories and any(f.category == "confidential" for f in cleaner.findings):
+    if "confidential" in categories and any(f.category == "confidential" for f in cleaner.found):
         return None
     captured_at = as_utc(now) if now is not None else utcnow()
     return CapturedItem(

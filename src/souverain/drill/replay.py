@@ -28,8 +28,8 @@ from souverain.capture.prepare import PARAMS, CapturedItem
 from souverain.config.models import UseCaseConfig
 from souverain.drill.compare import SIDES, similarity
 from souverain.drill.removal import Removal
-from souverain.policy.content import ContentScan, request_char_count
-from souverain.policy.placement import Needs, place
+from souverain.policy.content import ContentScan
+from souverain.policy.placement import place
 
 
 @dataclass
@@ -101,13 +101,13 @@ def choose(
 ) -> tuple[str | None, str]:
     """The backend the gateway would serve ``request`` on (static: no health), or None and why."""
     content = ContentScan(runtime.scanner, request)
-    needs = Needs(
-        tools=request.uses_tools(),
-        json_mode=request.uses_json_mode(),
-        context_tokens=request_char_count(request) // 4,
-    )
     placement = place(
-        use_case, runtime.backends, content.findings, needs, removed=removal, check_health=False
+        use_case,
+        runtime.backends,
+        content.findings,
+        content.needs(stream=False),
+        removed=removal,
+        check_health=False,
     )
     if placement.blocked:
         return None, f"blocked by the data actions ({', '.join(placement.blocked_types)})"

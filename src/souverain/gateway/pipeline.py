@@ -27,8 +27,8 @@ from souverain.backends.base import (
 )
 from souverain.config.models import UseCaseConfig
 from souverain.detect import Scanner
-from souverain.policy.content import ContentScan, request_char_count
-from souverain.policy.placement import Exclusion, Needs, Placement, place
+from souverain.policy.content import ContentScan
+from souverain.policy.placement import Exclusion, Placement, place
 from souverain.policy.pseudonymize import Pseudonymizer, StreamRestorer
 
 Decision = Literal["served", "pseudonymized", "refused", "failed"]
@@ -310,12 +310,7 @@ class Pipeline:
         self, ctx: CallContext, request: GenerationRequest, **kwargs: Any
     ) -> tuple[Placement, ContentScan]:
         content = ContentScan(self.scanner, request)
-        needs = Needs(
-            stream=ctx.stream,
-            tools=request.uses_tools(),
-            json_mode=request.uses_json_mode(),
-            context_tokens=request_char_count(request) // 4,
-        )
+        needs = content.needs(ctx.stream)
         return place(ctx.use_case, self.backends, content.findings, needs, **kwargs), content
 
     async def open(self, ctx: CallContext, request: GenerationRequest) -> Answer:

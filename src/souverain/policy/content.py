@@ -6,14 +6,13 @@ arguments (chat), or the prompt (completions). Pseudonymisation rewrites exactly
 
 from __future__ import annotations
 
-import copy
 from dataclasses import replace
-from typing import Any
 
 from souverain.backends.base import GenerationRequest
 from souverain.detect import Finding, Scanner
-from souverain.detect.messages import iter_texts, map_texts
-from souverain.policy.pseudonymize import Pseudonymizer
+from souverain.detect.messages import iter_prompt_texts, iter_texts, map_prompt, map_texts
+from souverain.policy.placement import Needs
+from souverain.policy.pseudonymize import Pseudonymizer, TextRewriter
 
 
 class ContentScan:
@@ -24,18 +23,15 @@ class ContentScan:
         self.request = request
         self._by_text: dict[str, list[Finding]] = {}
         self.findings: list[Finding] = []
-        for text in self._texts():
-            found = self._scan(text)
-            self.findings.extend(found)
-
-    def _texts(self) -> list[str]:
-        req = self.request
-        if req.kind == "chat":
-            return list(iter_texts(req.messages or []))
-        prompt = req.prompt
-        if isinstance(prompt, list):
-            return [str(p) for p in prompt]
-        return [prompt or ""]
+        self.chars = 0
+        texts = (
+            iter_texts(request.messages or [])
+            if request.kind == "chat"
+            else iter_prompt_texts(request.prompt)
+        )
+        for text in texts:
+            self.chars += len(text)
+            self.findings.extend(self._scan(text))
 
     def _scan(self, text: str) -> list[Finding]:
         found = self._by_text.get(text)
@@ -44,25 +40,23 @@ class ContentScan:
             self._by_text[text] = found
         return found
 
+    def needs(self, stream: bool) -> Needs:
+        """The API capabilities the request uses (context estimated at ~4 characters/token)."""
+        req = self.request
+        return Needs(
+            stream=stream,
+            tools=req.uses_tools(),
+            json_mode=req.uses_json_mode(),
+            context_tokens=self.chars // 4,
+        )
+
     def pseudonymized(
         self, categories: frozenset[str], pseudonymizer: Pseudonymizer
     ) -> GenerationRequest:
-        """A copy of the request with every finding of ``categories`` replaced by a placeholder."""
-
-        def rewrite(text: str) -> str:
-            hits = [f for f in self._scan(text) if f.category in categories]
-            return pseudonymizer.pseudonymize(text, hits) if hits else text
-
+        """A copy of the request with every finding of ``categories`` replaced by a placeholder
+        (the texts are not scanned again)."""
+        rewrite = TextRewriter(None, categories, pseudonymizer, scan=self._scan)
         req = self.request
         if req.kind == "chat":
             return replace(req, messages=map_texts(req.messages or [], rewrite))
-        if isinstance(req.prompt, list):
-            return replace(req, prompt=[rewrite(str(p)) for p in req.prompt])  # type: ignore[arg-type]
-        return replace(req, prompt=rewrite(req.prompt or ""), extra=copy.deepcopy(req.extra))
-
-
-def request_char_count(request: GenerationRequest) -> int:
-    if request.kind == "chat":
-        return sum(len(t) for t in iter_texts(request.messages or []))
-    prompt: Any = request.prompt
-    return sum(len(p) for p in prompt) if isinstance(prompt, list) else len(prompt or "")
+        return replace(req, prompt=map_prompt(req.prompt, rewrite))

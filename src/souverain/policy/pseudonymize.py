@@ -59,7 +59,13 @@ class Pseudonymizer:
         self._prefixes: frozenset[str] | None = None
 
     def __len__(self) -> int:
+        """How many distinct values it replaced."""
         return len(self._originals)
+
+    def __bool__(self) -> bool:
+        # Always true: with __len__ alone an empty pseudonymizer was falsy, and `pz or
+        # Pseudonymizer()` / `if pz` silently swapped it or skipped pseudonymisation (twice).
+        return True
 
     @property
     def mapping(self) -> dict[str, str]:
@@ -180,20 +186,43 @@ class PseudonymizedRequest:
     pseudonymizer: Pseudonymizer
 
 
-def _rewriter(
-    scanner: Scanner, categories: frozenset[str] | None, p: Pseudonymizer, found: list[Finding]
-) -> Callable[[str], str]:
-    cache: dict[str, str] = {}
+class TextRewriter:
+    """Rewrites the texts of one request with one pseudonymizer, scanning each distinct text
+    once. ``found``: every finding seen; ``replaced``: those of ``categories`` (all when None),
+    which became placeholders. ``scan`` replaces ``scanner.scan`` when the caller already holds
+    scan results (the gateway scans once for placement, then rewrites)."""
 
-    def rewrite(text: str) -> str:
-        if text in cache:
-            return cache[text]
-        hits = [f for f in scanner.scan(text) if categories is None or f.category in categories]
-        found.extend(hits)
-        cache[text] = out = p.pseudonymize(text, hits) if hits else text
+    def __init__(
+        self,
+        scanner: Scanner | None,
+        categories: Iterable[str] | None = None,
+        pseudonymizer: Pseudonymizer | None = None,
+        *,
+        scan: Callable[[str], list[Finding]] | None = None,
+    ) -> None:
+        if scan is None:
+            assert scanner is not None
+            scan = scanner.scan
+        self._scan_text = scan
+        self.categories = frozenset(categories) if categories is not None else None
+        self.pseudonymizer = pseudonymizer if pseudonymizer is not None else Pseudonymizer()
+        self.found: list[Finding] = []
+        self.replaced: list[Finding] = []
+        self._cache: dict[str, str] = {}
+
+    def __call__(self, text: str) -> str:
+        out = self._cache.get(text)
+        if out is None:
+            found = self._scan_text(text) if text else []
+            self.found.extend(found)
+            cats = self.categories
+            hits = [f for f in found if cats is None or f.category in cats]
+            self.replaced.extend(hits)
+            out = self.pseudonymizer.pseudonymize(text, hits) if hits else text
+            self._cache[text] = out
         return out
 
-    return rewrite
+    text = __call__
 
 
 def pseudonymize_messages(
@@ -206,11 +235,9 @@ def pseudonymize_messages(
     """Pseudonymise every upstream text of a chat request (all roles, text parts, tool-call
     arguments). ``categories``: only findings of these (``personal_data``, ``secret``,
     ``confidential``); default all. The input is left untouched."""
-    p = pseudonymizer or Pseudonymizer()
-    found: list[Finding] = []
-    cats = frozenset(categories) if categories is not None else None
-    new = map_texts(messages, _rewriter(scanner, cats, p, found))
-    return PseudonymizedRequest(new, found, p)
+    rewrite = TextRewriter(scanner, categories, pseudonymizer)
+    new = map_texts(messages, rewrite)
+    return PseudonymizedRequest(new, rewrite.replaced, rewrite.pseudonymizer)
 
 
 def pseudonymize_prompt(
@@ -221,11 +248,9 @@ def pseudonymize_prompt(
     pseudonymizer: Pseudonymizer | None = None,
 ) -> PseudonymizedRequest:
     """The same for a /v1/completions ``prompt`` (a string or a list of strings)."""
-    p = pseudonymizer or Pseudonymizer()
-    found: list[Finding] = []
-    cats = frozenset(categories) if categories is not None else None
-    new = map_prompt(prompt, _rewriter(scanner, cats, p, found))
-    return PseudonymizedRequest(new, found, p)
+    rewrite = TextRewriter(scanner, categories, pseudonymizer)
+    new = map_prompt(prompt, rewrite)
+    return PseudonymizedRequest(new, rewrite.replaced, rewrite.pseudonymizer)
 
 
 __all__ = [
@@ -233,6 +258,7 @@ __all__ = [
     "PseudonymizedRequest",
     "Pseudonymizer",
     "StreamRestorer",
+    "TextRewriter",
     "iter_prompt_texts",
     "iter_texts",
     "label_for",
