@@ -4,25 +4,14 @@ repacking off on llama.cpp builds with AMX, which crash on some CPUs)."""
 
 from __future__ import annotations
 
+import contextlib
 import sys
 
-import llama_cpp
-import llama_cpp.llama as llama_module
-
-from souverain.backends.llamacpp import _amx_build
+from souverain.backends.llamacpp import _amx_build, without_weight_repacking
 
 if __name__ == "__main__":
-    if _amx_build():
-        original = llama_module.llama_cpp.llama_model_default_params
-
-        def params():  # type: ignore[no-untyped-def]
-            p = original()
-            p.use_extra_bufts = False
-            return p
-
-        llama_module.llama_cpp.llama_model_default_params = params
     from llama_cpp.server.__main__ import main
 
     sys.argv = ["llama_cpp.server", *sys.argv[1:]]
-    assert llama_cpp.__version__
-    main()
+    with without_weight_repacking() if _amx_build() else contextlib.nullcontext():
+        main()

@@ -192,6 +192,8 @@ class Backend(abc.ABC):
 
     type_name: ClassVar[str]
     config_model: ClassVar[type[BaseModel]]
+    #: the generation runs in this process, so this machine's energy meter measures it
+    computes_here: ClassVar[bool] = False
 
     def __init__(self, config: Any):
         self.config = config

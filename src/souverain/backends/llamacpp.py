@@ -17,7 +17,7 @@ import random
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Literal
@@ -74,9 +74,32 @@ def _amx_build() -> bool:
     return "AMX_INT8 = 1" in text
 
 
+@contextlib.contextmanager
+def without_weight_repacking() -> Iterator[None]:
+    """Load models with llama.cpp's extra buffer types (weight repacking) off.
+
+    ``Llama()`` exposes no switch for ``use_extra_bufts``, so this wraps the default model
+    parameters it starts from, for the duration of the block. Also used by the test that runs
+    llama-cpp-python's own server on this machine.
+    """
+    import llama_cpp.llama as llama_module
+
+    original = llama_module.llama_cpp.llama_model_default_params
+
+    def params() -> Any:
+        p = original()
+        p.use_extra_bufts = False
+        return p
+
+    llama_module.llama_cpp.llama_model_default_params = params
+    try:
+        yield
+    finally:
+        llama_module.llama_cpp.llama_model_default_params = original
+
+
 def _new_llama(path: Path, cfg: LlamaCppConfig) -> Any:
     import llama_cpp
-    import llama_cpp.llama as llama_module
 
     threads = cfg.n_threads or max(1, os.cpu_count() or 1)
     repack = cfg.repack == "on" or (cfg.repack == "auto" and not _amx_build())
@@ -95,19 +118,8 @@ def _new_llama(path: Path, cfg: LlamaCppConfig) -> Any:
         "CMAKE_ARGS='-DGGML_NATIVE=OFF -DGGML_AVX512=ON ...' as the README shows)",
         cfg.name,
     )
-    # Llama() exposes no switch for use_extra_bufts: wrap the defaults it starts from.
-    original = llama_module.llama_cpp.llama_model_default_params
-
-    def params() -> Any:
-        p = original()
-        p.use_extra_bufts = False
-        return p
-
-    llama_module.llama_cpp.llama_model_default_params = params
-    try:
+    with without_weight_repacking():
         return llama_cpp.Llama(**kwargs)
-    finally:
-        llama_module.llama_cpp.llama_model_default_params = original
 
 
 def _held_suffix(text: str, stops: list[str]) -> int:
@@ -124,6 +136,7 @@ def _held_suffix(text: str, stops: list[str]) -> int:
 class LlamaCppBackend(Backend):
     type_name = "llamacpp"
     config_model = LlamaCppConfig
+    computes_here = True
     config: LlamaCppConfig
 
     def __init__(self, config: LlamaCppConfig):

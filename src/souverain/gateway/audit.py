@@ -201,10 +201,8 @@ class LedgerHooks(AuditHooks):
     def _energy(self, ctx: CallContext, backend: Backend | None) -> EnergyReading | None:
         measurement = getattr(ctx, "measurement", None)
         reading = self.meter.stop(measurement) if measurement is not None else None
-        if backend is None or backend.type_name != "llamacpp":
-            return (
-                None  # not computed on this machine: estimated from the model's size, if declared
-            )
+        if backend is None or not backend.computes_here:
+            return None  # computed elsewhere: estimated from the model's size, if declared
         resources = backend.last_resource_usage(ctx.request_id)
         if resources is not None and self.meter.method == "estimated:cpu-time":
             # the generation thread's own CPU time: exact for this request, even when queued
