@@ -154,22 +154,40 @@ def advise(
 # --- reading results ---------------------------------------------------------------------------
 
 
+def results_dir(config: Any) -> Path:
+    """Where bench results live: ``bench.results_dir``, else ``<data dir>/bench``."""
+    from souverain.paths import data_dir
+
+    return Path(config.bench.results_dir) if config.bench.results_dir else data_dir() / "bench"
+
+
+def load_all_results(root: str | Path) -> list[tuple[Path, dict[str, Any]]]:
+    """Every readable ``results.json`` under ``root`` (read once; pass to :func:`latest_stats`)."""
+    from souverain.bench.report import RESULTS_FILE, load_results
+
+    docs = []
+    for path in sorted(Path(root).rglob(RESULTS_FILE)) if Path(root).exists() else []:
+        try:
+            docs.append((path, load_results(path)))
+        except (ValueError, OSError, json.JSONDecodeError):
+            continue
+    return docs
+
+
 def latest_stats(
-    root: str | Path, use_case: str, suite: str | None = None
+    root: str | Path,
+    use_case: str,
+    suite: str | None = None,
+    docs: list[tuple[Path, dict[str, Any]]] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Per backend, its statistics from the newest ``results.json`` under ``root`` that has it.
 
     Only results for ``use_case`` (and ``suite`` when given) count. Each value is the backend's
     stats dict plus ``results_at`` (the run's UTC time), ``suite`` and ``results_path``.
+    ``docs``: results already read with :func:`load_all_results` (``root`` is then not read).
     """
-    from souverain.bench.report import RESULTS_FILE, load_results
-
     found: dict[str, dict[str, Any]] = {}
-    for path in sorted(Path(root).rglob(RESULTS_FILE)):
-        try:
-            doc = load_results(path)
-        except (ValueError, OSError, json.JSONDecodeError):
-            continue
+    for path, doc in docs if docs is not None else load_all_results(root):
         if doc.get("use_case") != use_case:
             continue
         if suite is not None and doc.get("suite", {}).get("name") != suite:
@@ -183,6 +201,28 @@ def latest_stats(
                     "results_path": str(path),
                 }
     return found
+
+
+def advise_use_case(
+    use_case: Any,
+    backends: Mapping[str, Any],
+    docs: list[tuple[Path, dict[str, Any]]],
+    objective: str | None = None,
+) -> Advice:
+    """:func:`advise` for a configured use case: its compliant candidates and exclusions from
+    the gateway's own placement (static: health is not checked), its latest results in ``docs``,
+    ``objective`` (default: the use case's, else quality) and its ``quality_floor``."""
+    from souverain.policy.placement import place
+
+    placement = place(use_case, backends, check_health=False)
+    return advise(
+        use_case.name,
+        [c.backend.name for c in placement.candidates],
+        {e.backend: e.reason for e in placement.excluded},
+        latest_stats("", use_case.name, docs=docs),
+        objective or use_case.objective or "quality",
+        use_case.quality_floor,
+    )
 
 
 # --- writing the order into a copy of the config ------------------------------------------------

@@ -26,12 +26,6 @@ ConfigOpt = Annotated[
 err = Console(stderr=True, soft_wrap=True)  # never wrap messages mid-sentence in logs
 
 
-def results_root(config: Any) -> Path:
-    from souverain.paths import data_dir
-
-    return Path(config.bench.results_dir) if config.bench.results_dir else data_dir() / "bench"
-
-
 def bench_command(
     suite: Annotated[
         str,
@@ -66,6 +60,7 @@ def bench_command(
 ) -> None:
     """Run a task suite on each backend of a use case, through the gateway's own placement, data
     actions and metering; write results.json, results.png and report.html."""
+    from souverain.bench.advise import results_dir
     from souverain.bench.report import print_table, write_results
     from souverain.bench.runner import run_bench
     from souverain.bench.suite import SuiteError, load_suite
@@ -91,7 +86,7 @@ def bench_command(
         err.print(f"[red]error:[/red] unknown backend(s): {', '.join(unknown)}")
         raise typer.Exit(2)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    out_dir = out or results_root(cfg) / f"{stamp}-{task_suite.name}-{use_case}"
+    out_dir = out or results_dir(cfg) / f"{stamp}-{task_suite.name}-{use_case}"
     n_items = min(limit, len(task_suite.items)) if limit else len(task_suite.items)
 
     async def main() -> Any:
@@ -154,10 +149,15 @@ def advise_command(
 ) -> None:
     """Per use case: the compliant candidates, the excluded ones and why, each one's quality
     against the use case's quality_floor, and the recommended order (from the latest bench results)."""
-    from souverain.bench.advise import OBJECTIVES, advise, latest_stats, write_backends_order
+    from souverain.backends.registry import create_backend
+    from souverain.bench.advise import (
+        OBJECTIVES,
+        advise_use_case,
+        load_all_results,
+        results_dir,
+        write_backends_order,
+    )
     from souverain.cli.main import load_or_exit
-    from souverain.gateway.runtime import Runtime
-    from souverain.policy.placement import place
 
     if objective is not None and objective not in OBJECTIVES:
         err.print(f"[red]error:[/red] --objective must be one of {', '.join(OBJECTIVES)}")
@@ -169,24 +169,15 @@ def advise_command(
             f"[red]error:[/red] unknown use case(s) {', '.join(unknown)}; valid: {', '.join(cfg.use_case_names)}"
         )
         raise typer.Exit(2)
-    runtime = Runtime(cfg)  # not started: placement only reads configuration (health not checked)
+    backends = {b.name: create_backend(b) for b in cfg.backends}  # placement reads their metadata
+    docs = load_all_results(results_dir(cfg))
     out = Console()
     written: list[tuple[str, list[str]]] = []
     for uc in cfg.use_cases:
         if use_case and uc.name not in use_case:
             continue
-        placement = place(uc, runtime.backends, check_health=False)
-        candidates = [c.backend.name for c in placement.candidates]
-        excluded = {e.backend: e.reason for e in placement.excluded}
         obj = objective or uc.objective or "quality"
-        advice = advise(
-            uc.name,
-            candidates,
-            excluded,
-            latest_stats(results_root(cfg), uc.name),
-            obj,
-            uc.quality_floor,
-        )
+        advice = advise_use_case(uc, backends, docs, obj)
         floor = f"{uc.quality_floor:.2f}" if uc.quality_floor is not None else "none"
         t = Table(title=f"{uc.name} — objective {obj}, quality floor {floor}", title_justify="left")
         for col in (

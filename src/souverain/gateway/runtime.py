@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from pathlib import Path
 
 from souverain.backends.base import Backend
 from souverain.backends.registry import create_backend
@@ -61,27 +60,16 @@ class Runtime:
         """Objective routing: order each use case's candidates by its latest bench results.
 
         Without results (or without an ``objective``) the configured order stands."""
-        from souverain.bench.advise import advise, latest_stats
+        from souverain.bench.advise import advise_use_case, load_all_results, results_dir
         from souverain.gateway.pipeline import RoutingPlan
-        from souverain.paths import data_dir
-        from souverain.policy.placement import place
 
-        root = (
-            Path(self.config.bench.results_dir)
-            if self.config.bench.results_dir
-            else data_dir() / "bench"
-        )
+        routed = [uc for uc in self.config.use_cases if uc.objective is not None]
+        docs = load_all_results(results_dir(self.config)) if routed else []
         plans = {}
-        for uc in self.config.use_cases:
-            if uc.objective is None or not root.exists():
-                continue
-            stats = latest_stats(root, uc.name)
-            if not stats:
-                continue
-            placement = place(uc, self.backends, check_health=False)
-            candidates = [c.backend.name for c in placement.candidates]
-            excluded = {e.backend: e.reason for e in placement.excluded}
-            advice = advise(uc.name, candidates, excluded, stats, uc.objective, uc.quality_floor)
+        for uc in routed:
+            advice = advise_use_case(uc, self.backends, docs)
+            if not any(d.status in ("meets-floor", "below-floor") for d in advice.decisions):
+                continue  # no results for this use case: the configured order stands
             below = {d.backend: d.reason for d in advice.decisions if d.status == "below-floor"}
             plans[uc.name] = RoutingPlan(advice.order, below)
             log.info(
