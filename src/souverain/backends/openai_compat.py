@@ -40,6 +40,9 @@ from souverain.backends.base import (
 )
 from souverain.config.models import BackendConfigBase, Strict
 
+#: what reading a malformed upstream JSON body can raise (orjson's error is a ValueError)
+_MALFORMED = (KeyError, IndexError, TypeError, AttributeError, ValueError)
+
 #: After a connection failure the backend counts as unhealthy for this long (placement skips it).
 DOWN_COOLDOWN_S = 15.0
 
@@ -280,14 +283,7 @@ class OpenAIBackend(Backend):
                 ),
                 tool_calls=tool_calls,
             )
-        except (
-            orjson.JSONDecodeError,
-            KeyError,
-            IndexError,
-            TypeError,
-            AttributeError,
-            ValueError,
-        ):
+        except _MALFORMED:
             raise BackendBadResponse(self.name, "the upstream sent an invalid response") from None
 
     async def stream(self, request: GenerationRequest) -> AsyncIterator[StreamEvent]:
@@ -370,14 +366,7 @@ class OpenAIBackend(Backend):
             return event, finish, usage
         except BackendError:
             raise
-        except (
-            orjson.JSONDecodeError,
-            KeyError,
-            IndexError,
-            TypeError,
-            AttributeError,
-            ValueError,
-        ):
+        except _MALFORMED:
             raise BackendBadResponse(
                 self.name, "the upstream sent invalid JSON in the stream"
             ) from None

@@ -169,18 +169,26 @@ class Answer:
     async def finish_completion(self) -> Completion:
         """Non-streamed: audit and return the (restored) completion."""
         comp = self.restored_completion()
+        await self._completed(comp.usage, comp.finish_reason, comp.text)
+        return comp
+
+    async def _completed(self, usage: Usage, finish_reason: str, text: str) -> None:
         await self.pipeline._finish(
             self.ctx,
             self.placement,
             self.backend,
             self.decision,
             self.request,
-            usage=comp.usage,
+            usage=usage,
             ttft_s=self.ttft_s,
-            finish_reason=comp.finish_reason,
-            answer_text=comp.text,
+            finish_reason=finish_reason,
+            answer_text=text,
         )
-        return comp
+
+    async def _failed(self, exc: BackendError, usage: Usage, code: str | None = None) -> None:
+        await self.pipeline._fail(
+            self.ctx, self.placement, self.backend, self.request, exc, usage, code=code
+        )
 
     async def events(self) -> AsyncIterator[StreamEvent]:
         """Streamed: yield restored events; the final one (finish + usage) only after auditing."""
@@ -206,17 +214,7 @@ class Answer:
                         for r in arg_restorers.values():
                             r.flush()
                     ok = True
-                    await self.pipeline._finish(
-                        self.ctx,
-                        self.placement,
-                        self.backend,
-                        self.decision,
-                        self.request,
-                        usage=usage,
-                        ttft_s=self.ttft_s,
-                        finish_reason=finish,
-                        answer_text="".join(parts),
-                    )
+                    await self._completed(usage, finish, "".join(parts))
                     yield StreamEvent(finish_reason=finish, usage=usage)
                     return
                 if restorer is not None:
@@ -236,23 +234,14 @@ class Answer:
             # the backend ended without a final event
             raise BackendError(self.backend.name, "the answer ended without a finish reason")
         except BackendError as exc:
-            await self.pipeline._fail(
-                self.ctx, self.placement, self.backend, self.request, exc, usage
-            )
+            await self._failed(exc, usage)
             raise
         finally:
             if not ok and self._rest is not None:
                 await self._rest.aclose()  # type: ignore[attr-defined]
                 if not self.pipeline._finished(self.ctx):
-                    await self.pipeline._fail(
-                        self.ctx,
-                        self.placement,
-                        self.backend,
-                        self.request,
-                        BackendError(self.backend.name, "client disconnected"),
-                        usage,
-                        code="client_disconnected",
-                    )
+                    disconnected = BackendError(self.backend.name, "client disconnected")
+                    await self._failed(disconnected, usage, "client_disconnected")
 
     def _restore_call(
         self, delta: dict[str, Any], restorers: dict[int, StreamRestorer]
