@@ -21,6 +21,7 @@ from souverain.api.openai.router import router as openai_router
 from souverain.config.schema import Config
 from souverain.gateway.pipeline import AuditHooks
 from souverain.gateway.runtime import Runtime
+from souverain.ledger import Ledger
 
 log = logging.getLogger("souverain.api")
 
@@ -62,11 +63,16 @@ def _validation_error(exc: RequestValidationError) -> APIError:
 
 
 def create_app(
-    config: Config, *, hooks: AuditHooks | None = None, wait_for_backends: bool = False
+    config: Config,
+    *,
+    hooks: AuditHooks | None = None,
+    wait_for_backends: bool = False,
+    ledger: Ledger | None = None,
 ) -> FastAPI:
-    """Build the gateway app. With ``wait_for_backends`` start-up waits until models are loaded."""
+    """Build the gateway app. With ``wait_for_backends`` start-up waits until models are loaded;
+    ``ledger``: one the caller already opened (else the config's is opened at start-up)."""
 
-    runtime = Runtime(config, hooks)
+    runtime = Runtime(config, hooks, ledger=ledger)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -107,19 +107,22 @@ def serve(
             highlight=False,
         )
         raise typer.Exit(2)
+    ledger = None
     if cfg.ledger.enabled:  # fail here with one clear line, not in the server's start-up
         from souverain.ledger import Ledger, LedgerError
 
         try:
-            Ledger.open(cfg.ledger.url).close()
+            ledger = Ledger.open(cfg.ledger.url)
         except LedgerError as exc:
             err.print(f"[red]error:[/red] the ledger cannot be opened: {exc}", highlight=False)
             raise typer.Exit(3) from None
     logging.basicConfig(
         level=log_level.value.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    target: Any = create_app(cfg) if workers == 1 else None
+    target: Any = create_app(cfg, ledger=ledger) if workers == 1 else None
     if workers > 1:
+        if ledger is not None:
+            ledger.close()  # each worker opens its own
         import tempfile
 
         # every worker rebuilds the app from the same file; metrics go through shared files

@@ -28,7 +28,9 @@ class Runtime:
     opened at :meth:`start` (schema migrations applied, interrupted rows marked).
     """
 
-    def __init__(self, config: Config, hooks: AuditHooks | None = None):
+    def __init__(
+        self, config: Config, hooks: AuditHooks | None = None, *, ledger: Ledger | None = None
+    ):
         from souverain.api.auth import KeyRing
 
         self.config = config
@@ -37,6 +39,7 @@ class Runtime:
         self.keyring = KeyRing(config.api_keys)
         self.metrics = Metrics()
         self.ledger: Ledger | None = None
+        self._opened_ledger = ledger  # already opened by the caller (serve checks it first)
         self._custom_hooks = hooks is not None
         self.hooks: AuditHooks = hooks or LedgerHooks(None, config.site, self.metrics)
         self.pipeline = Pipeline(self.backends, self.scanner, self.hooks)
@@ -46,7 +49,8 @@ class Runtime:
         """Open the configured ledger (blocking: migrations); idempotent."""
         if self._custom_hooks or not self.config.ledger.enabled or self.ledger is not None:
             return
-        self.ledger = Ledger.open(self.config.ledger.url)
+        given, self._opened_ledger = self._opened_ledger, None
+        self.ledger = given if given is not None else Ledger.open(self.config.ledger.url)
         assert isinstance(self.hooks, LedgerHooks)
         self.hooks.ledger = self.ledger
         self.hooks.budgets = BudgetGuard(self.ledger, self.config)
