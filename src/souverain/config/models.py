@@ -24,11 +24,6 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
-def _country(value: str) -> str:
-    code = normalise_code(value)
-    return code
-
-
 class SiteConfig(Strict):
     """Facts about the site that runs souverain."""
 
@@ -39,7 +34,10 @@ class SiteConfig(Strict):
     cpu_watts_per_core: float | None = Field(None, gt=0)
     memory_watts: float | None = Field(None, ge=0)
 
-    _country_check = field_validator("country")(classmethod(lambda cls, v: _country(v)))
+    @field_validator("country")
+    @classmethod
+    def _country(cls, v: str) -> str:
+        return normalise_code(v)
 
 
 class PriceConfig(Strict):
