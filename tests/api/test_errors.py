@@ -16,6 +16,7 @@ from souverain.backends.base import (
     BackendUnavailable,
 )
 from souverain.config import parse_config
+from tests.support.configs import openai_upstream
 from tests.support.fakes import FakeBackend, install
 
 KEY_ALL, KEY_KYC = "sk-sov-all-test-key", "sk-sov-kyc-test-key"
@@ -24,20 +25,7 @@ KEY_ALL, KEY_KYC = "sk-sov-all-test-key", "sk-sov-kyc-test-key"
 def config(keys: bool = False, max_body: int = 4096):
     data = {
         "server": {"max_body_bytes": max_body},
-        "backends": [
-            {
-                "name": n,
-                "type": "openai",
-                "base_url": "http://127.0.0.1:9/v1",
-                "model": "m",
-                "self_hosted": True,
-                "operator": "t",
-                "operator_jurisdiction": "FR",
-                "location": "FR",
-                "open_weights": True,
-            }
-            for n in ("first", "second")
-        ],
+        "backends": [openai_upstream(n, "http://127.0.0.1:9/v1") for n in ("first", "second")],
         "use_cases": [
             {"name": "default", "backends": ["first", "second"]},
             {"name": "kyc", "backends": ["first"]},

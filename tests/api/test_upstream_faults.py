@@ -10,6 +10,7 @@ import pytest
 
 from souverain.api.app import create_app
 from souverain.config import parse_config
+from tests.support.configs import openai_upstream
 from tests.support.upstream import Upstream, free_port
 
 
@@ -17,18 +18,11 @@ def app_for(base_url: str, **timeouts: float):
     cfg = parse_config(
         {
             "backends": [
-                {
-                    "name": "upstream-x",
-                    "type": "openai",
-                    "base_url": base_url,
-                    "model": "m",
-                    "self_hosted": True,
-                    "operator": "t",
-                    "operator_jurisdiction": "FR",
-                    "location": "FR",
-                    "open_weights": True,
-                    "timeouts": {"connect": 1, "first_byte": 5, "total": 30, **timeouts},
-                }
+                openai_upstream(
+                    "upstream-x",
+                    base_url,
+                    timeouts={"connect": 1, "first_byte": 5, "total": 30, **timeouts},
+                )
             ],
             "use_cases": [{"name": "u", "backends": ["upstream-x"]}],
         }

@@ -19,22 +19,11 @@ from souverain.cli.main import app as cli
 from souverain.config import parse_config
 from souverain.ledger import Ledger
 from tests.e2e.test_openai_backend import llama_server  # noqa: F401  (module fixture)
+from tests.support.configs import backend
 from tests.support.upstream import Upstream
 
 pytestmark = pytest.mark.slow
 runner = CliRunner()
-
-
-def backend(name: str, **kw) -> dict:
-    return {
-        "name": name,
-        "self_hosted": True,
-        "operator": "ACME IT",
-        "operator_jurisdiction": "FR",
-        "location": "FR",
-        "open_weights": True,
-        **kw,
-    }
 
 
 def write_config(tmp: Path, data: dict) -> Path:

@@ -22,6 +22,7 @@ from souverain.cli.main import app as cli
 from souverain.config import parse_config
 from souverain.ledger import Ledger, LedgerUnavailable
 from tests.metering.test_energy import _nvml_usable, _rapl_readable
+from tests.support.configs import embedded, openai_upstream
 from tests.support.upstream import Upstream, free_port
 
 pytestmark = pytest.mark.slow
@@ -32,29 +33,16 @@ def cfg_dict(upstream_url: str, data_dir: Path) -> dict:
     return {
         "site": {"country": "FR"},
         "backends": [
-            {
-                "name": "local",
-                "type": "llamacpp",
-                "model": "embedded",
-                "self_hosted": True,
-                "operator": "IT",
-                "operator_jurisdiction": "FR",
-                "location": "FR",
-                "open_weights": True,
-                "eur_per_hour": 0.1,
-            },
-            {
-                "name": "remote",
-                "type": "openai",
-                "base_url": upstream_url,
-                "model": "mistral-small-latest",
-                "self_hosted": False,
-                "operator": "Mistral AI",
-                "operator_jurisdiction": "FR",
-                "location": "FR",
-                "open_weights": False,
-                "parameters": {"total_b": 24},
-            },
+            embedded("local", eur_per_hour=0.1),
+            openai_upstream(
+                "remote",
+                upstream_url,
+                model="mistral-small-latest",
+                self_hosted=False,
+                operator="Mistral AI",
+                open_weights=False,
+                parameters={"total_b": 24},
+            ),
         ],
         "use_cases": [
             {"name": "local", "backends": ["local"]},

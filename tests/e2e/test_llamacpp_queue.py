@@ -11,6 +11,7 @@ import pytest
 
 from souverain.api.app import create_app
 from souverain.config import parse_config
+from tests.support.configs import embedded
 
 pytestmark = pytest.mark.slow
 
@@ -18,20 +19,7 @@ pytestmark = pytest.mark.slow
 def config(max_queue: int):
     return parse_config(
         {
-            "backends": [
-                {
-                    "name": "local",
-                    "type": "llamacpp",
-                    "model": "embedded",
-                    "self_hosted": True,
-                    "operator": "IT",
-                    "operator_jurisdiction": "FR",
-                    "location": "FR",
-                    "open_weights": True,
-                    "max_queue": max_queue,
-                    "retry_after_s": 3,
-                }
-            ],
+            "backends": [embedded("local", max_queue=max_queue, retry_after_s=3)],
             "use_cases": [{"name": "default", "backends": ["local"]}],
             "ledger": {"enabled": False},
         }

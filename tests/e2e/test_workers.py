@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from tests.conftest import gateway_process
+from tests.support.configs import openai_upstream
 from tests.support.upstream import Upstream
 
 pytestmark = pytest.mark.slow
@@ -21,19 +22,7 @@ def test_two_workers_share_metrics(tmp_path: Path) -> None:
         cfg.write_text(
             yaml.safe_dump(
                 {
-                    "backends": [
-                        {
-                            "name": "up",
-                            "type": "openai",
-                            "base_url": up.base_url,
-                            "model": "m",
-                            "self_hosted": True,
-                            "operator": "t",
-                            "operator_jurisdiction": "FR",
-                            "location": "FR",
-                            "open_weights": True,
-                        }
-                    ],
+                    "backends": [openai_upstream("up", up.base_url)],
                     "use_cases": [{"name": "u", "backends": ["up"]}],
                     "ledger": {"url": f"sqlite:///{tmp_path / 'ledger.db'}"},
                 }
