@@ -23,6 +23,7 @@ from souverain.ledger import Ledger, LedgerRecord
 from souverain.ledger.record import utcnow
 from souverain.ledger.schema import captures
 from tests.e2e.test_openai_backend import llama_server  # noqa: F401 - module fixture
+from tests.support.configs import embedded
 from tests.support.upstream import Upstream
 
 pytestmark = pytest.mark.slow
@@ -48,16 +49,7 @@ def config(llama: str, fake: Upstream) -> dict[str, Any]:
     allow = {"personal_data": "allow"}
     return {
         "backends": [
-            {
-                "name": "local",
-                "type": "llamacpp",
-                "model": "embedded",
-                "self_hosted": True,
-                "operator": "ACME IT",
-                "operator_jurisdiction": "FR",
-                "location": "FR",
-                "open_weights": True,
-            },
+            embedded("local"),
             {
                 "name": "llama-server",
                 "type": "openai",

@@ -22,6 +22,7 @@ from souverain.drill.removal import Removal
 from souverain.drill.run import decide_from_replay, decide_without_replay, drill_record, run_drill
 from souverain.gateway.runtime import Runtime
 from souverain.ledger import Ledger, LedgerRecord
+from tests.support.configs import embedded
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -81,16 +82,7 @@ def test_needs_union_of_completed_request_rows_of_the_use_case() -> None:
 
 CONFIG: dict[str, Any] = {
     "backends": [
-        {
-            "name": "local",
-            "type": "llamacpp",
-            "model": "embedded",
-            "self_hosted": True,
-            "operator": "ACME IT",
-            "operator_jurisdiction": "FR",
-            "location": "FR",
-            "open_weights": True,
-        },
+        embedded("local"),
         {
             "name": "mistral",
             "type": "openai",
