@@ -28,25 +28,27 @@ SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
 def resolve_use_case(runtime: Runtime, principal: Principal, model: str) -> UseCaseConfig:
-    allowed = [u for u in runtime.config.use_case_names if principal.may_use(u)]
     try:
         use_case = runtime.config.use_case(model)
     except KeyError:
+        use_case = None
+    if use_case is not None and principal.may_use(model):
+        return use_case
+    allowed = ", ".join(u for u in runtime.config.use_case_names if principal.may_use(u))
+    if use_case is None:
         raise APIError(
             404,
             f"The model {model!r} does not exist. In souverain a model is a use case; "
-            f"valid names: {', '.join(allowed) or '(none for this key)'}",
+            f"valid names: {allowed or '(none for this key)'}",
             code="model_not_found",
             param="model",
-        ) from None
-    if not principal.may_use(model):
-        raise APIError(
-            403,
-            f"this API key may not use {model!r}; it may use: {', '.join(allowed) or 'nothing'}",
-            code="use_case_not_allowed",
-            param="model",
         )
-    return use_case
+    raise APIError(
+        403,
+        f"this API key may not use {model!r}; it may use: {allowed or 'nothing'}",
+        code="use_case_not_allowed",
+        param="model",
+    )
 
 
 def _unsupported(param: str, message: str) -> APIError:
