@@ -22,9 +22,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 async def main(suite_name: str, n: int) -> None:
     os.environ.setdefault("SOUVERAIN_DATA_DIR", tempfile.mkdtemp())
-    from souverain.bench.runner import generation_request, run_item
-    from souverain.bench.suite import load_suite
     from souverain.config import default_config
+    from souverain.evaluation.runner import generation_request, run_item
+    from souverain.evaluation.suite import load_suite
     from souverain.gateway.runtime import Runtime
 
     cfg = default_config()

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from souverain.detect import Scanner
-from souverain.detect.synthetic import MARKERS, clean_corpus, pii_corpus
+from souverain.detect.corpus import MARKERS, clean_corpus, pii_corpus
 
 CHECKSUM_KINDS = {
     "fr_nir", "fr_siren", "fr_siret", "de_idnr", "it_cf", "es_dni", "es_nie", "nl_bsn", "be_nn",

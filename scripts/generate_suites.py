@@ -2,7 +2,7 @@
 
 Everything is drawn from one seeded ``random.Random`` and seeded Faker instances, and the script
 runs itself under ``PYTHONHASHSEED=0`` (some Faker locales iterate over sets), so two runs write
-byte-identical files (``tests/bench/test_generate.py`` checks the committed ones). Identifiers are
+byte-identical files (``tests/evaluation/test_generate.py`` checks the committed ones). Identifiers are
 generated valid by construction and checked with python-stdnum before use.
 
 - ``kyc-extract``: client onboarding files (forms and meeting notes) in fr, de, it, es, nl, pl ->
@@ -23,27 +23,19 @@ import os
 import random
 import string
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import yaml
 from faker import Faker
-from stdnum import iban as std_iban
-from stdnum.be import nn as be_nn
-from stdnum.de import idnr as de_idnr
-from stdnum.es import dni as es_dni
-from stdnum.fr import nir as fr_nir
-from stdnum.iso7064 import mod_11_10
 from stdnum.it import codicefiscale as it_cf
-from stdnum.nl import bsn as nl_bsn
-from stdnum.pl import pesel as pl_pesel
 from stdnum.pt import cc as pt_cc
 
-from souverain.bench.countries import fold, nationality_word
+from souverain.detect.corpus import identifiers as ids
+from souverain.evaluation.countries import fold, nationality_word
 
 SEED = 5  # issue #5
-OUT = Path(__file__).resolve().parents[1] / "src" / "souverain" / "bench" / "suites"
+OUT = Path(__file__).resolve().parents[1] / "src" / "souverain" / "evaluation" / "suites"
 LANGS = ("fr", "de", "it", "es", "nl", "pl")
 HOME = {"fr": "FR", "de": "DE", "it": "IT", "es": "ES", "nl": "NL", "pl": "PL"}
 LOCALE = {"FR": "fr_FR", "DE": "de_DE", "IT": "it_IT", "ES": "es_ES", "NL": "nl_NL"}
@@ -69,69 +61,27 @@ class World:
         return self.fakers[LOCALE[country]]
 
 
-# --- valid identifiers ---------------------------------------------------------------------------
-
-
-def _digits(rng: random.Random, n: int) -> str:
-    return "".join(rng.choice(string.digits) for _ in range(n))
-
-
-def _until(make: Callable[[], str], valid: Callable[[str], bool]) -> str:
-    for _ in range(10_000):
-        value = make()
-        if valid(value):
-            return value
-    raise RuntimeError("no valid identifier found")
+# --- valid identifiers (built by souverain.detect.corpus.identifiers) -------------------------
 
 
 def _nir(
     rng: random.Random, dob: datetime.date, sex: str, last: str, first: str
 ) -> tuple[str, str]:
-    def make() -> str:
-        base = (
-            ("1" if sex == "M" else "2")
-            + f"{dob.year % 100:02d}{dob.month:02d}"
-            + f"{rng.choice([d for d in range(1, 96) if d != 20]):02d}"
-            + f"{rng.randint(1, 990):03d}{rng.randint(1, 999):03d}"
-        )
-        return base + f"{97 - int(base) % 97:02d}"
-
-    v = _until(make, fr_nir.is_valid)
+    dept = rng.choice(ids.NIR_DEPARTMENTS)
+    v = ids.nir(rng, "1" if sex == "M" else "2", dob.year, dob.month, dept)
     return v, f"{v[0]} {v[1:3]} {v[3:5]} {v[5:7]} {v[7:10]} {v[10:13]} {v[13:]}"
 
 
 def _idnr(
     rng: random.Random, dob: datetime.date, sex: str, last: str, first: str
 ) -> tuple[str, str]:
-    def make() -> str:
-        ds = list(string.digits)
-        rng.shuffle(ds)
-        body = ds[:9]
-        body.append(rng.choice(body))
-        rng.shuffle(body)
-        head = "".join(body)
-        return head + mod_11_10.calc_check_digit(head)
-
-    v = _until(make, lambda x: x[0] != "0" and de_idnr.is_valid(x))
+    v = ids.steuer_id(rng)
     return v, f"{v[:2]} {v[2:5]} {v[5:8]} {v[8:]}"
 
 
-def _cf_part(word: str, first_name: bool) -> str:
-    letters = [c for c in word.upper() if c in string.ascii_uppercase]
-    cons = [c for c in letters if c not in "AEIOU"]
-    vows = [c for c in letters if c in "AEIOU"]
-    if first_name and len(cons) > 3:
-        cons = [cons[0], cons[2], cons[3]]
-    return "".join(cons + vows + ["X", "X", "X"])[:3]
-
-
 def _cf(rng: random.Random, dob: datetime.date, sex: str, last: str, first: str) -> tuple[str, str]:
-    day = dob.day + (40 if sex == "F" else 0)
-    head = (
-        f"{_cf_part(last, False)}{_cf_part(first, True)}{dob.year % 100:02d}"
-        f"{'ABCDEHLMPRST'[dob.month - 1]}{day:02d}{rng.choice('ABCDEFGHILM')}{rng.randint(1, 999):03d}"
-    )
-    v = head + it_cf.calc_check_digit(head)
+    letters = ids.cf_letters(last, False) + ids.cf_letters(first, True)
+    v = ids.codice_fiscale(rng, letters, dob, female=sex == "F")
     assert it_cf.is_valid(v)
     return v, v
 
@@ -139,47 +89,31 @@ def _cf(rng: random.Random, dob: datetime.date, sex: str, last: str, first: str)
 def _dni(
     rng: random.Random, dob: datetime.date, sex: str, last: str, first: str
 ) -> tuple[str, str]:
-    n = _digits(rng, 8)
-    v = n + es_dni.calc_check_digit(n)
-    assert es_dni.is_valid(v)
-    return v, f"{n}-{v[-1]}"
+    v = ids.dni(rng)
+    return v, f"{v[:8]}-{v[-1]}"
 
 
 def _bsn(
     rng: random.Random, dob: datetime.date, sex: str, last: str, first: str
 ) -> tuple[str, str]:
-    v = _until(lambda: rng.choice("123456789") + _digits(rng, 8), nl_bsn.is_valid)
+    v = ids.bsn(rng)
     return v, f"{v[:4]}.{v[4:6]}.{v[6:]}"
 
 
 def _pesel(
     rng: random.Random, dob: datetime.date, sex: str, last: str, first: str
 ) -> tuple[str, str]:
-    month = dob.month + (20 if dob.year >= 2000 else 0)
-    serial = _digits(rng, 3) + rng.choice("13579" if sex == "M" else "02468")
-    head = f"{dob.year % 100:02d}{month:02d}{dob.day:02d}{serial}"
-    v = head + pl_pesel.calc_check_digit(head)
-    assert pl_pesel.is_valid(v)
+    v = ids.pesel(rng, dob, sex)
     return v, v
 
 
 def _nn(rng: random.Random, dob: datetime.date, sex: str, last: str, first: str) -> tuple[str, str]:
-    def make() -> str:
-        serial = rng.randrange(1 if sex == "M" else 2, 998, 2)
-        head = f"{dob.year % 100:02d}{dob.month:02d}{dob.day:02d}{serial:03d}"
-        base = int(("2" if dob.year >= 2000 else "") + head)
-        return head + f"{97 - base % 97:02d}"
-
-    v = _until(make, be_nn.is_valid)
+    v = ids.national_number(rng, dob, sex)
     return v, f"{v[:2]}.{v[2:4]}.{v[4:6]}-{v[6:9]}.{v[9:]}"
 
 
 def _cc(rng: random.Random, dob: datetime.date, sex: str, last: str, first: str) -> tuple[str, str]:
-    def make() -> str:
-        num = _digits(rng, 8) + str(rng.randint(0, 9)) + rng.choice(["ZZ", "ZY", "ZX"])
-        return num + pt_cc.calc_check_digit(num)
-
-    v = _until(make, pt_cc.is_valid)
+    v = ids.cartao_cidadao(rng)
     return v, pt_cc.format(v)
 
 
@@ -197,8 +131,7 @@ NATIONAL_ID = {
 
 
 def _iban(world: World, country: str) -> tuple[str, str]:
-    fake = world.fake(country)
-    v = _until(fake.iban, std_iban.is_valid)
+    v = ids.iban(world.fake(country))
     spelled = " ".join(v[i : i + 4] for i in range(0, len(v), 4))
     return v, spelled if world.rng.random() < 0.6 else v
 

@@ -9,7 +9,7 @@ from stdnum import iban, luhn
 from stdnum.fr import nir
 
 from souverain.config.models import UseCaseConfig
-from souverain.detect.synthetic_values import card_value, fr_nir_value, iban_value, secret_value
+from souverain.detect.corpus.values import card_value, fr_nir_value, iban_value, secret_value
 
 
 def use_case(name: str = "support", **capture: Any) -> UseCaseConfig:

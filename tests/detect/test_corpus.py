@@ -7,7 +7,7 @@ from collections import Counter
 import pytest
 
 from souverain.detect import Scanner
-from souverain.detect.synthetic import MARKERS, clean_corpus, pii_corpus
+from souverain.detect.corpus import MARKERS, clean_corpus, pii_corpus
 
 # python-stdnum-valid identifiers (and validated cards, IBANs, VAT numbers, MRZ)
 CHECKSUM_KINDS = {

@@ -13,10 +13,10 @@ import yaml
 from typer.testing import CliRunner
 
 from souverain.api.app import create_app
-from souverain.bench.report import write_results
-from souverain.bench.suite import load_suite
 from souverain.cli.main import app as cli
 from souverain.config import parse_config
+from souverain.evaluation.report import write_results
+from souverain.evaluation.suite import load_suite
 from souverain.ledger import Ledger
 from tests.e2e.test_openai_backend import llama_server  # noqa: F401  (module fixture)
 from tests.support.configs import backend

@@ -10,9 +10,9 @@ from datetime import timedelta
 from sqlalchemy import insert
 
 from souverain.ledger import Ledger
+from souverain.ledger.owners import hostname
 from souverain.ledger.record import utcnow
 from souverain.ledger.schema import ledger as ledger_table
-from souverain.ledger.writers import hostname
 from tests.ledger.helpers import record
 
 KILLED_MID_REQUEST = """

@@ -60,12 +60,12 @@ def bench_command(
 ) -> None:
     """Run a task suite on each backend of a use case, through the gateway's own placement, data
     actions and metering; write results.json, results.png and report.html."""
-    from souverain.bench.advise import results_dir
-    from souverain.bench.report import print_table, write_results
-    from souverain.bench.runner import run_bench
-    from souverain.bench.suite import SuiteError, load_suite
     from souverain.cli.main import load_or_exit
     from souverain.config import config_hash
+    from souverain.evaluation.advise import results_dir
+    from souverain.evaluation.report import print_table, write_results
+    from souverain.evaluation.runner import run_bench
+    from souverain.evaluation.suite import SuiteError, load_suite
     from souverain.gateway.runtime import Runtime
 
     cfg = load_or_exit(config)
@@ -93,7 +93,7 @@ def bench_command(
         runtime = Runtime(cfg)
         await runtime.start()
         try:
-            from souverain.bench.runner import plan_backends
+            from souverain.evaluation.runner import plan_backends
 
             run_names, _ = plan_backends(runtime, uc, names)
             with Progress(
@@ -150,14 +150,14 @@ def advise_command(
     """Per use case: the compliant candidates, the excluded ones and why, each one's quality
     against the use case's quality_floor, and the recommended order (from the latest bench results)."""
     from souverain.backends.registry import create_backend
-    from souverain.bench.advise import (
+    from souverain.cli.main import load_or_exit
+    from souverain.evaluation.advise import (
         OBJECTIVES,
         advise_use_case,
         load_all_results,
         results_dir,
         write_backends_order,
     )
-    from souverain.cli.main import load_or_exit
 
     if objective is not None and objective not in OBJECTIVES:
         err.print(f"[red]error:[/red] --objective must be one of {', '.join(OBJECTIVES)}")

@@ -118,7 +118,7 @@ def exit_command(
         for o in removal.operators
         if o.casefold() not in {x.casefold() for x in operators}
     ]
-    from souverain.policy.jurisdictions import expand
+    from souverain.jurisdictions import expand
 
     laws = {b.operator_jurisdiction for b in cfg.backends}
     problems += [

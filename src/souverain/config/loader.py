@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from souverain.backends.base import BackendMetadata
 from souverain.config.schema import Config
-from souverain.policy.jurisdictions import UNKNOWN, normalise_code
+from souverain.jurisdictions import UNKNOWN, normalise_code
 
 EMBEDDED_BACKEND = "gemma-3-270m"
 DEFAULT_USE_CASE = "default"

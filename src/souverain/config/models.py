@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from souverain.policy.jurisdictions import UNKNOWN, normalise_code
+from souverain.jurisdictions import UNKNOWN, normalise_code
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
 Name = Annotated[str, Field(pattern=NAME_PATTERN)]

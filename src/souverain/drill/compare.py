@@ -7,7 +7,7 @@ Metrics (per side, over every replayed request of the workload):
   captured traffic the mean :func:`similarity` of each answer to the answer captured in
   production. A *drop* is absolute, on the 0–1 scale: ``current - exit``.
 * **latency** p50 and p95 (seconds, completed requests), **cost** per 1,000 requests (EUR) and
-  **energy** per request (J) — as the bench computes them (:func:`souverain.bench.stats.summarize`).
+  **energy** per request (J) — as the bench computes them (:func:`souverain.evaluation.stats.summarize`).
   An *increase* is relative: ``(exit - current) / current`` (0.5 = +50 %); from 0 to more is an
   infinite increase.
 
@@ -24,8 +24,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from souverain.bench.stats import BackendStats, summarize
 from souverain.config.models import ExitTolerances
+from souverain.evaluation.stats import BackendStats, summarize
 
 SIDES = ("current", "exit")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from souverain.backends.base import BackendMetadata
-from souverain.policy.jurisdictions import GROUPS, expand, normalise_code
+from souverain.jurisdictions import GROUPS, expand, normalise_code
 
 
 @dataclass(frozen=True)

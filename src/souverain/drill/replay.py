@@ -22,12 +22,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from souverain.backends.base import GenerationRequest
-from souverain.bench.runner import generation_request, run_request
-from souverain.bench.suite import Suite, SuiteItem
 from souverain.capture.prepare import PARAMS, CapturedItem
 from souverain.config.models import UseCaseConfig
 from souverain.drill.compare import SIDES, similarity
 from souverain.drill.removal import Removal
+from souverain.evaluation.runner import generation_request, run_request
+from souverain.evaluation.suite import Suite, SuiteItem
 from souverain.policy.content import ContentScan
 from souverain.policy.placement import place
 

@@ -234,7 +234,7 @@ def decide_from_replay(
 def workload_items(
     use_case: UseCaseConfig, capture_store: Any, limit: int | None
 ) -> tuple[list[WorkItem], dict[str, Any]]:
-    from souverain.bench.suite import load_suite
+    from souverain.evaluation.suite import load_suite
 
     items: list[WorkItem] = []
     info: dict[str, Any] = {"suite": None, "suite_items": 0, "captured_items": 0}

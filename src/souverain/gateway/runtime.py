@@ -64,7 +64,7 @@ class Runtime:
         """Objective routing: order each use case's candidates by its latest bench results.
 
         Without results (or without an ``objective``) the configured order stands."""
-        from souverain.bench.advise import advise_use_case, load_all_results, results_dir
+        from souverain.evaluation.advise import advise_use_case, load_all_results, results_dir
         from souverain.gateway.pipeline import RoutingPlan
 
         routed = [uc for uc in self.config.use_cases if uc.objective is not None]

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from souverain.policy.jurisdictions import EU
+from souverain.jurisdictions import EU
 
 GROUPS = {"use-case": "use_case", "backend": "backend", "key": "api_key_name", "day": "day"}
 #: Detected data types that are personal data (GDPR art. 4(1)); secrets and markers are not.

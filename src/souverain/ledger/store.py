@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import Engine, case, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from souverain.ledger import writers
+from souverain.ledger import owners
 from souverain.ledger.engine import create_ledger_engine, display_url, normalise_url, upgrade
 from souverain.ledger.record import (
     FINAL_STATUSES,
@@ -71,7 +71,7 @@ class Ledger:
         self.read_engine = read_engine
         self.stale_after_s = stale_after_s
         self.batch_max = batch_max
-        self.writer_id = writers.writer_id()
+        self.writer_id = owners.writer_id()
         self._writer = Writer(engine, self.writer_id, batch_max)
         self._closed = False
 
@@ -81,7 +81,7 @@ class Ledger:
         cls, url: str | None = None, *, stale_after_s: float = 3600.0, batch_max: int = 256
     ) -> Ledger:
         """Open (creating if needed) the ledger at ``url``: apply migrations, then mark the
-        pending rows of dead writers ``interrupted`` (see :mod:`souverain.ledger.writers`)."""
+        pending rows of dead writers ``interrupted`` (see :mod:`souverain.ledger.owners`)."""
         sa_url = normalise_url(url)
         try:
             engine = create_ledger_engine(sa_url, for_writes=True)
@@ -153,7 +153,7 @@ class Ledger:
         dead = [
             r.request_id
             for r in rows
-            if not writers.is_alive(r.writer_id, as_utc(r.created_at), now, self.stale_after_s)
+            if not owners.is_alive(r.writer_id, as_utc(r.created_at), now, self.stale_after_s)
         ]
         futures = [self._submit_op("interrupt", None, rid) for rid in dead]
         for fut in futures:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from souverain.backends.base import BackendMetadata
 from souverain.config.models import Policy
-from souverain.policy.jurisdictions import expand
+from souverain.jurisdictions import expand
 
 
 def static_exclusion(policy: Policy, meta: BackendMetadata) -> tuple[str, str] | None:

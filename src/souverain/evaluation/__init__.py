@@ -48,5 +48,5 @@ __all__ = sorted(_EXPORTS)
 def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
-        raise AttributeError(f"module 'souverain.bench' has no attribute {name!r}")
-    return getattr(import_module(f"souverain.bench.{module}"), name)
+        raise AttributeError(f"module 'souverain.evaluation' has no attribute {name!r}")
+    return getattr(import_module(f"souverain.evaluation.{module}"), name)

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from souverain.backends.base import BackendError, GenerationRequest, Usage
-from souverain.bench.suite import Suite, SuiteItem
 from souverain.config.models import UseCaseConfig
+from souverain.evaluation.suite import Suite, SuiteItem
 from souverain.gateway.pipeline import CallContext, Refusal
 from souverain.gateway.runtime import Runtime
 from souverain.policy.placement import place

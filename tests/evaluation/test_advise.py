@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from souverain.bench.advise import advise, latest_stats, write_backends_order
-from souverain.bench.stats import BackendStats
+from souverain.evaluation.advise import advise, latest_stats, write_backends_order
+from souverain.evaluation.stats import BackendStats
 
 ROOT = Path(__file__).resolve().parents[2]
 

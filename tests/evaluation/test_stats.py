@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from souverain.bench.stats import bootstrap_ci, pareto_front, pareto_fronts, summarize
+from souverain.evaluation.stats import bootstrap_ci, pareto_front, pareto_fronts, summarize
 
 
 def rec(backend: str, score: float, **over: object) -> dict[str, object]:

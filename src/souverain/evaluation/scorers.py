@@ -17,7 +17,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from souverain.bench.countries import country_code, fold
+from souverain.evaluation.countries import country_code, fold
 
 
 @dataclass(frozen=True)

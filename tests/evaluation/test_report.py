@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from souverain.bench.report import SCHEMA, load_results, print_table, write_results
-from souverain.bench.suite import load_suite
+from souverain.evaluation.report import SCHEMA, load_results, print_table, write_results
+from souverain.evaluation.suite import load_suite
 
 EXCLUDED = {"openai-us": "jurisdiction US not in [EU] (https://api.example.com)"}
 

@@ -3,7 +3,7 @@
     kyc-extract.jsonl        one item per line: {"id", "messages", "expected", "metadata"?}
     kyc-extract.suite.yaml   name, description, scorer, options, generation
 
-:func:`load_suite` takes a built-in name (``src/souverain/bench/suites/``) or a path to either
+:func:`load_suite` takes a built-in name (``src/souverain/evaluation/suites/``) or a path to either
 file, validates everything and raises :class:`SuiteError` naming the file, line and field:
 ``kyc-extract.jsonl:17: messages[1].role: Input should be 'system', 'user', ...``.
 Format reference: docs/bench.md.
@@ -21,7 +21,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, ValidationError
 
-from souverain.bench.scorers import SCORERS, ItemScore, score_output
+from souverain.evaluation.scorers import SCORERS, ItemScore, score_output
 
 HEADER_SUFFIX = ".suite.yaml"
 ITEMS_SUFFIX = ".jsonl"
@@ -120,7 +120,7 @@ def _errors(where: str, exc: ValidationError) -> SuiteError:
 
 def builtin_suites() -> list[str]:
     """Names of the suites shipped with the package."""
-    root = resources.files("souverain.bench") / "suites"
+    root = resources.files("souverain.evaluation") / "suites"
     if not root.is_dir():
         return []
     return sorted(
@@ -141,7 +141,7 @@ def load_suite(name_or_path: str | Path) -> Suite:
     """A built-in suite by name, or the suite at a path (either of its two files)."""
     text = str(name_or_path)
     if text in builtin_suites() and not Path(text).exists():
-        root = resources.files("souverain.bench") / "suites"
+        root = resources.files("souverain.evaluation") / "suites"
         header = root / f"{text}{HEADER_SUFFIX}"
         items = root / f"{text}{ITEMS_SUFFIX}"
         return parse_suite(

@@ -12,46 +12,29 @@ import string
 from collections.abc import Callable
 
 from faker import Faker
-from stdnum import iban as std_iban
 from stdnum import luhn
 from stdnum.at import vnr as at_vnr
-from stdnum.be import nn as be_nn
-from stdnum.de import idnr as de_idnr
 from stdnum.dk import cpr as dk_cpr
 from stdnum.es import dni as es_dni
 from stdnum.es import nie as es_nie
 from stdnum.eu import vat as eu_vat
 from stdnum.fi import hetu as fi_hetu
-from stdnum.fr import nir as fr_nir
 from stdnum.fr import siren as fr_siren
 from stdnum.fr import siret as fr_siret
-from stdnum.iso7064 import mod_11_10
 from stdnum.it import codicefiscale as it_cf
-from stdnum.nl import bsn as nl_bsn
-from stdnum.pl import pesel as pl_pesel
 from stdnum.pt import cc as pt_cc
 from stdnum.pt import nif as pt_nif
 from stdnum.se import personnummer as se_pnr
 
+from souverain.detect.corpus import identifiers as ids
+from souverain.detect.corpus.identifiers import digits
 from souverain.detect.mrz import check_digit
 
 Gen = Callable[[random.Random], tuple[str, str | None]]
 
 
-def digits(rng: random.Random, n: int, first: str = "0123456789") -> str:
-    return rng.choice(first) + "".join(rng.choice(string.digits) for _ in range(n - 1))
-
-
 def _date(rng: random.Random, lo: int = 1940, hi: int = 2005) -> datetime.date:
     return datetime.date(rng.randint(lo, hi), 1, 1) + datetime.timedelta(rng.randint(0, 364))
-
-
-def _until(rng: random.Random, make: Callable[[], str], valid: Callable[[str], bool]) -> str:
-    for _ in range(100_000):
-        value = make()
-        if valid(value):
-            return value
-    raise RuntimeError("no valid value found")  # pragma: no cover
 
 
 def group(value: str, sizes: tuple[int, ...], sep: str = " ") -> str:
@@ -77,17 +60,8 @@ def _spell(rng: random.Random, compact: str, sizes: tuple[int, ...], seps: str =
 
 
 def fr_nir_value(rng: random.Random) -> tuple[str, str | None]:
-    def make() -> str:
-        dept = rng.choice([f"{d:02d}" for d in range(1, 96) if d != 20])
-        base = (
-            rng.choice("12")
-            + f"{rng.randint(40, 99):02d}{rng.randint(1, 12):02d}"
-            + dept
-            + f"{rng.randint(1, 990):03d}{rng.randint(1, 999):03d}"
-        )
-        return base + f"{97 - int(base) % 97:02d}"
-
-    v = _until(rng, make, fr_nir.is_valid)
+    dept = rng.choice(ids.NIR_DEPARTMENTS)
+    v = ids.nir(rng, rng.choice("12"), rng.randint(40, 99), rng.randint(1, 12), dept)
     return _spell(rng, v, (1, 2, 2, 2, 3, 3, 2)), "FR"
 
 
@@ -108,38 +82,22 @@ def fr_siret_value(rng: random.Random) -> tuple[str, str | None]:
 
 
 def de_idnr_value(rng: random.Random) -> tuple[str, str | None]:
-    def make() -> str:
-        ds = list(string.digits)
-        rng.shuffle(ds)
-        body = ds[:9]
-        body.append(rng.choice(body))
-        rng.shuffle(body)
-        head = "".join(body)
-        return head + mod_11_10.calc_check_digit(head)
-
-    v = _until(rng, make, lambda x: x[0] != "0" and de_idnr.is_valid(x))
+    v = ids.steuer_id(rng)
     return _spell(rng, v, (2, 3, 3, 3)), "DE"
 
 
 def it_cf_value(rng: random.Random) -> tuple[str, str | None]:
     def make() -> str:
         letters = "".join(rng.choice(string.ascii_uppercase) for _ in range(6))
-        d = _date(rng)
-        day = d.day + (40 if rng.random() < 0.5 else 0)
-        head = (
-            f"{letters}{d.year % 100:02d}{'ABCDEHLMPRST'[d.month - 1]}{day:02d}"
-            f"{rng.choice('ABCDEFGHILM')}{rng.randint(1, 999):03d}"
-        )
-        return head + it_cf.calc_check_digit(head)
+        return ids.codice_fiscale(rng, letters, _date(rng), female=rng.random() < 0.5)
 
-    v = _until(rng, make, it_cf.is_valid)
+    v = ids.until(make, it_cf.is_valid)
     return (v.lower() if rng.random() < 0.15 else v), "IT"
 
 
 def es_dni_value(rng: random.Random) -> tuple[str, str | None]:
-    n = digits(rng, 8)
-    v = n + es_dni.calc_check_digit(n)
-    assert es_dni.is_valid(v)
+    v = ids.dni(rng)
+    n = v[:8]
     roll = rng.random()
     if roll < 0.2:
         v = f"{n[:2]}.{n[2:5]}.{n[5:]}-{v[-1]}"
@@ -158,7 +116,7 @@ def es_nie_value(rng: random.Random) -> tuple[str, str | None]:
 
 
 def nl_bsn_value(rng: random.Random) -> tuple[str, str | None]:
-    v = _until(rng, lambda: digits(rng, 9, "123456789"), nl_bsn.is_valid)
+    v = ids.bsn(rng)
     roll = rng.random()
     if roll < 0.3:
         return f"{v[:4]}.{v[4:6]}.{v[6:]}", "NL"
@@ -166,25 +124,14 @@ def nl_bsn_value(rng: random.Random) -> tuple[str, str | None]:
 
 
 def be_nn_value(rng: random.Random) -> tuple[str, str | None]:
-    def make() -> str:
-        d = _date(rng, 1940, 2010)
-        head = f"{d.year % 100:02d}{d.month:02d}{d.day:02d}{rng.randint(1, 997):03d}"
-        base = int(("2" if d.year >= 2000 else "") + head)
-        return head + f"{97 - base % 97:02d}"
-
-    v = _until(rng, make, be_nn.is_valid)
+    v = ids.national_number(rng, _date(rng, 1940, 2010))
     if rng.random() < 0.5:
         return f"{v[:2]}.{v[2:4]}.{v[4:6]}-{v[6:9]}.{v[9:]}", "BE"
     return v, "BE"
 
 
 def pl_pesel_value(rng: random.Random) -> tuple[str, str | None]:
-    d = _date(rng, 1940, 2010)
-    month = d.month + (20 if d.year >= 2000 else 0)
-    head = f"{d.year % 100:02d}{month:02d}{d.day:02d}{digits(rng, 4)}"
-    v = head + pl_pesel.calc_check_digit(head)
-    assert pl_pesel.is_valid(v)
-    return v, "PL"
+    return ids.pesel(rng, _date(rng, 1940, 2010)), "PL"
 
 
 def at_vnr_value(rng: random.Random) -> tuple[str, str | None]:
@@ -194,7 +141,7 @@ def at_vnr_value(rng: random.Random) -> tuple[str, str | None]:
         tail = f"{d.day:02d}{d.month:02d}{d.year % 100:02d}"
         return serial + at_vnr.calc_check_digit(serial + "0" + tail) + tail
 
-    v = _until(rng, make, at_vnr.is_valid)
+    v = ids.until(make, at_vnr.is_valid)
     return (f"{v[:4]} {v[4:]}" if rng.random() < 0.6 else v), "AT"
 
 
@@ -206,12 +153,7 @@ def pt_nif_value(rng: random.Random) -> tuple[str, str | None]:
 
 
 def pt_cc_value(rng: random.Random) -> tuple[str, str | None]:
-    def make() -> str:
-        head = digits(rng, 8)
-        num = head + str(rng.randint(0, 9)) + rng.choice(["ZZ", "ZY", "ZX", "ZW"])
-        return num + pt_cc.calc_check_digit(num)
-
-    v = _until(rng, make, pt_cc.is_valid)
+    v = ids.cartao_cidadao(rng, ("ZZ", "ZY", "ZX", "ZW"))
     return (pt_cc.format(v) if rng.random() < 0.6 else v), "PT"
 
 
@@ -230,7 +172,7 @@ def dk_cpr_value(rng: random.Random) -> tuple[str, str | None]:
         d = _date(rng, 1940, 2005)
         return f"{d.day:02d}{d.month:02d}{d.year % 100:02d}" + digits(rng, 4)
 
-    v = _until(rng, make, dk_cpr.is_valid)
+    v = ids.until(make, dk_cpr.is_valid)
     return (f"{v[:6]}-{v[6:]}" if rng.random() < 0.8 else v), "DK"
 
 
@@ -253,7 +195,7 @@ _IBAN_LOCALES: tuple[str, ...] = (
 def iban_value(rng: random.Random) -> tuple[str, str | None]:
     fake = Faker(rng.choice(_IBAN_LOCALES))
     fake.seed_instance(rng.randint(0, 2**31))
-    v = _until(rng, fake.iban, std_iban.is_valid)
+    v = ids.iban(fake)
     spelled = _spell(rng, v, (4, 4, 4, 4, 4, 4, 4, 4))
     return (spelled.lower() if rng.random() < 0.1 else spelled), v[:2]
 
@@ -292,7 +234,7 @@ _VAT_SHAPES: dict[str, Callable[[random.Random], str]] = {
 
 def vat_value(rng: random.Random) -> tuple[str, str | None]:
     country = rng.choice(sorted(_VAT_SHAPES))
-    v = _until(rng, lambda: _VAT_SHAPES[country](rng), eu_vat.is_valid)
+    v = ids.until(lambda: _VAT_SHAPES[country](rng), eu_vat.is_valid)
     if rng.random() < 0.3:
         cut = 3 if v.startswith("ATU") else 2
         v = f"{v[:cut]} {v[cut:]}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from souverain.bench.scorers import (
+from souverain.evaluation.scorers import (
     SCORERS,
     extract_json_object,
     normalize_date,

@@ -17,7 +17,7 @@ from stdnum.nl import bsn as nl_bsn
 from stdnum.pl import pesel as pl_pesel
 from stdnum.pt import cc as pt_cc
 
-from souverain.bench.suite import SuiteError, builtin_suites, load_suite, score
+from souverain.evaluation.suite import SuiteError, builtin_suites, load_suite, score
 
 HEADER = """\
 name: mini

@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from souverain.bench.stats import METRICS, BackendStats
+from souverain.evaluation.stats import METRICS, BackendStats
 
 Objective = Literal["cost", "energy", "speed", "quality"]
 OBJECTIVES: tuple[str, ...] = ("cost", "energy", "speed", "quality")
@@ -163,7 +163,7 @@ def results_dir(config: Any) -> Path:
 
 def load_all_results(root: str | Path) -> list[tuple[Path, dict[str, Any]]]:
     """Every readable ``results.json`` under ``root`` (read once; pass to :func:`latest_stats`)."""
-    from souverain.bench.report import RESULTS_FILE, load_results
+    from souverain.evaluation.report import RESULTS_FILE, load_results
 
     docs = []
     for path in sorted(Path(root).rglob(RESULTS_FILE)) if Path(root).exists() else []:

@@ -1,10 +1,8 @@
-"""A seeded synthetic corpus: EU-language texts with planted sensitive values at known offsets,
-and PII-free business texts (orders, invoices, meeting notes) for false-positive measurement.
+"""A seeded synthetic corpus: EU-language texts with planted sensitive values at known offsets.
 
     samples = pii_corpus(1000, seed=1)        # Sample(text, language, planted=(Planted...))
-    clean = clean_corpus(1000, seed=1)        # list[str]
 
-Every planted identifier is valid for python-stdnum (see :mod:`synthetic_values`).
+Every planted identifier is valid for python-stdnum (see :mod:`souverain.detect.corpus.values`).
 Identifiers whose checksum is weak (SIREN, BSN, NIF, PESEL, ...) are planted after their
 label, as in real documents; ``bare=True`` also plants them without one, to measure that case.
 """
@@ -17,7 +15,7 @@ from dataclasses import dataclass
 
 from faker import Faker
 
-from souverain.detect import synthetic_values as v
+from souverain.detect.corpus import values as v
 
 LANG_LOCALE = {
     "fr": "fr_FR", "de": "de_DE", "it": "it_IT", "es": "es_ES", "nl": "nl_NL", "pl": "pl_PL",
@@ -294,9 +292,3 @@ def pii_corpus(
         b.add(_filler(fakers[lang]))
         out.append(Sample("".join(b.parts), lang, tuple(b.planted)))
     return out
-
-
-# -- PII-free business texts --------------------------------------------------------------------
-from souverain.detect.synthetic_clean import clean_corpus  # noqa: E402
-
-__all__ = ["KINDS", "LANGS", "MARKERS", "Kind", "Planted", "Sample", "clean_corpus", "pii_corpus"]

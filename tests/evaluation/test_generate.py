@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-SUITES = ROOT / "src" / "souverain" / "bench" / "suites"
+SUITES = ROOT / "src" / "souverain" / "evaluation" / "suites"
 FILES = (
     "kyc-extract.suite.yaml",
     "kyc-extract.jsonl",

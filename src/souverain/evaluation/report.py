@@ -18,9 +18,9 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from souverain.bench.report_html import render_html
-from souverain.bench.stats import METRICS, BackendStats, pareto_fronts, summarize
-from souverain.bench.suite import Suite
+from souverain.evaluation.report_html import render_html
+from souverain.evaluation.stats import METRICS, BackendStats, pareto_fronts, summarize
+from souverain.evaluation.suite import Suite
 
 SCHEMA = "souverain.bench.results/1"
 RESULTS_FILE = "results.json"
