@@ -143,6 +143,8 @@ class ApiKeyConfig(Strict):
     env: str | None = None
     use_cases: list[str] = Field(default_factory=lambda: ["*"])
     budget: BudgetConfig | None = None
+    #: an operator's key (the web console, /metrics), independent of use_cases
+    admin: bool = False
 
     @field_validator("sha256")
     @classmethod
