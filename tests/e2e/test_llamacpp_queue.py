@@ -59,7 +59,7 @@ async def test_client_disconnect_stops_generation() -> None:
     backend = runtime.backends["local"]
     try:
         from souverain.backends.base import GenerationRequest
-        from souverain.gateway.pipeline import CallContext
+        from souverain.gateway.call import CallContext
 
         ctx = CallContext("cmpl-disconnect", runtime.config.use_case("default"), stream=True)
         answer = await runtime.pipeline.open(

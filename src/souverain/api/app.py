@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -15,13 +15,15 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from souverain import __version__
+from souverain.api.auth import KeyRing, authenticate
 from souverain.api.errors import APIError, error_response
 from souverain.api.limits import BodySizeLimit, BodyTooLarge, too_large_body
 from souverain.api.openai.router import router as openai_router
 from souverain.config.schema import Config
-from souverain.gateway.pipeline import AuditHooks
+from souverain.gateway.call import AuditHooks
 from souverain.gateway.runtime import Runtime
 from souverain.ledger import Ledger
+from souverain.policy.routing import RoutingPlan
 
 log = logging.getLogger("souverain.api")
 
@@ -62,6 +64,14 @@ def _validation_error(exc: RequestValidationError) -> APIError:
     return APIError(400, text, code=code, param=param)
 
 
+def _routing_plans(config: Config, backends: Mapping[str, Any]) -> dict[str, RoutingPlan]:
+    """Objective routing from the latest bench results (imported at start-up, not at import:
+    the evaluation package pulls in numpy)."""
+    from souverain.evaluation.advise import routing_plans
+
+    return routing_plans(config, backends)
+
+
 def create_app(
     config: Config,
     *,
@@ -72,7 +82,7 @@ def create_app(
     """Build the gateway app. With ``wait_for_backends`` start-up waits until models are loaded;
     ``ledger``: one the caller already opened (else the config's is opened at start-up)."""
 
-    runtime = Runtime(config, hooks, ledger=ledger)
+    runtime = Runtime(config, hooks, ledger=ledger, routing=_routing_plans)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -91,6 +101,7 @@ def create_app(
         redoc_url=None,
     )
     app.state.runtime = runtime
+    app.state.keyring = KeyRing(config.api_keys)
     app.include_router(openai_router)
 
     @app.exception_handler(APIError)
@@ -134,7 +145,7 @@ def create_app(
     async def metrics(request: Request) -> Response:
         """Prometheus metrics. With api_keys configured, any valid key is required (a scraper
         sends it as a bearer token): the metrics name use cases, backends and costs."""
-        runtime.keyring.authenticate(request.headers.get("authorization"))
+        authenticate(request)
         body, content_type = runtime.metrics.render()
         return Response(body, media_type=content_type)
 

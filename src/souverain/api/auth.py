@@ -9,6 +9,8 @@ import os
 import secrets
 from dataclasses import dataclass
 
+from starlette.requests import Request
+
 from souverain.api.errors import APIError
 from souverain.config.models import ApiKeyConfig
 
@@ -79,3 +81,9 @@ class KeyRing:
                 headers={"WWW-Authenticate": "Bearer"},
             )
         return principal
+
+
+def authenticate(request: Request) -> Principal:
+    """The caller of ``request``, by the app's keyring (``app.state.keyring``)."""
+    keyring: KeyRing = request.app.state.keyring
+    return keyring.authenticate(request.headers.get("authorization"))

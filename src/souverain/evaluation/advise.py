@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -24,6 +25,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from souverain.evaluation.stats import METRICS, BackendStats
+from souverain.policy.routing import RoutingPlan
+
+log = logging.getLogger("souverain.routing")
 
 Objective = Literal["cost", "energy", "speed", "quality"]
 OBJECTIVES: tuple[str, ...] = ("cost", "energy", "speed", "quality")
@@ -223,6 +227,26 @@ def advise_use_case(
         objective or use_case.objective or "quality",
         use_case.quality_floor,
     )
+
+
+def routing_plans(config: Any, backends: Mapping[str, Any]) -> dict[str, RoutingPlan]:
+    """Objective routing (a :data:`~souverain.policy.routing.RoutingSource`): per use case with an
+    ``objective``, the order :func:`advise_use_case` recommends from its latest bench results.
+
+    A use case without results for its candidates gets no plan: its configured order stands."""
+    routed = [uc for uc in config.use_cases if uc.objective is not None]
+    docs = load_all_results(results_dir(config)) if routed else []
+    plans = {}
+    for uc in routed:
+        advice = advise_use_case(uc, backends, docs)
+        if not any(d.status in ("meets-floor", "below-floor") for d in advice.decisions):
+            continue  # no results for this use case: the configured order stands
+        below = {d.backend: d.reason for d in advice.decisions if d.status == "below-floor"}
+        plans[uc.name] = RoutingPlan(advice.order, below)
+        log.info(
+            "objective routing for %s (%s): %s", uc.name, uc.objective, ", ".join(advice.order)
+        )
+    return plans
 
 
 # --- writing the order into a copy of the config ------------------------------------------------

@@ -18,8 +18,9 @@ from typing import Any
 from souverain.backends.base import BackendError, GenerationRequest, Usage
 from souverain.config.models import UseCaseConfig
 from souverain.evaluation.suite import Suite, SuiteItem
-from souverain.gateway.pipeline import CallContext, Refusal
+from souverain.gateway.call import CallContext, Refusal
 from souverain.gateway.runtime import Runtime
+from souverain.ledger.record import Kind
 from souverain.policy.placement import place
 
 
@@ -81,7 +82,7 @@ async def run_request(
     backend: str,
     request: GenerationRequest,
     *,
-    kind: str = "bench",
+    kind: Kind = "bench",
 ) -> dict[str, Any]:
     """One request on one backend through the pipeline (streamed when the backend can, for TTFT):
     a record with output, latency_s, ttft_s, tokens, energy and cost (from the ledger row), and
@@ -89,7 +90,7 @@ async def run_request(
     rid = f"{kind}-{secrets.token_hex(10)}"
     request.request_id = rid
     stream = runtime.backends[backend].capabilities.streaming
-    ctx = CallContext(rid, use_case, None, kind=kind, stream=stream, only_backend=backend)  # type: ignore[arg-type]
+    ctx = CallContext(rid, use_case, None, kind=kind, stream=stream, only_backend=backend)
     record: dict[str, Any] = {"backend": backend, "request_id": rid}
     started = time.perf_counter()
     text, usage = "", Usage()
@@ -130,7 +131,7 @@ async def run_item(
     backend: str,
     item: SuiteItem,
     *,
-    kind: str = "bench",
+    kind: Kind = "bench",
 ) -> dict[str, Any]:
     """One suite item on one backend: :func:`run_request`, then the suite's score."""
     record = await run_request(
@@ -154,7 +155,7 @@ async def run_bench(
     limit: int | None = None,
     on_item: Callable[[str, dict[str, Any]], None] | None = None,
     *,
-    kind: str = "bench",
+    kind: Kind = "bench",
 ) -> BenchRun:
     run = BenchRun()
     names, run.excluded = plan_backends(runtime, use_case, backends)

@@ -6,17 +6,20 @@
 - Self-hosted: the row is written once, committed before the answer's final chunk is sent.
 - A request that falls back after an egress attempt failed keeps that attempt's row (data did
   leave), finalised as ``failed``; the next attempt's row id is ``<request id>.<attempt>``.
+
+Each row is metered (energy measured or estimated, cost from the price table) and counted in the
+Prometheus metrics; completed requests of use cases that opted in are handed to traffic capture.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from typing import Any
 
 from souverain.backends.base import Backend
+from souverain.config.models import SiteConfig
+from souverain.gateway.call import AuditHooks, CallContext, Decision, Outcome, Refusal
+from souverain.gateway.capture import TrafficCapture
 from souverain.gateway.metrics import Metrics
-from souverain.gateway.pipeline import AuditHooks, CallContext, Decision, Outcome, Refusal
 from souverain.ledger import BudgetExceeded, BudgetGuard, Ledger, LedgerRecord, LedgerUnavailable
 from souverain.metering import EnergyReading, Meter, account
 from souverain.policy.placement import Placement
@@ -28,69 +31,28 @@ def _operation(kind: str) -> str:
     return "chat" if kind == "chat" else "text_completion"
 
 
-class LedgerHooks(AuditHooks):
+class AuditTrail(AuditHooks):
+    """The gateway's audit trail, built complete in one call: the ledger row of every call
+    (metered: energy and cost), the Prometheus metrics, budget admission (budgets are spent from
+    the ledger) and the hand-off to traffic capture. Without a ledger, rows are only metered and
+    counted in the metrics."""
+
     def __init__(
         self,
-        ledger: Ledger | None,
-        site: Any,
+        site: SiteConfig,
+        *,
         metrics: Metrics | None = None,
         meter: Meter | None = None,
+        ledger: Ledger | None = None,
         budgets: BudgetGuard | None = None,
+        capture: TrafficCapture | None = None,
     ):
-        self.ledger = ledger
         self.site = site
         self.metrics = metrics
         self.meter = meter or Meter(site)
+        self.ledger = ledger
         self.budgets = budgets
-        #: traffic capture (exit drills): set by the runtime when the ledger is open
-        self.capture: Any = None
-        self.scanner: Any = None
-        self._capture_tasks: set[asyncio.Task[None]] = set()
-
-    def _capture_later(self, outcome: Outcome) -> None:
-        """Capture in the background (never delays the answer); only use cases that opted in."""
-        from souverain.capture import capture_allowed
-
-        use_case = outcome.ctx.use_case
-        if not use_case.capture.enabled or not capture_allowed(use_case)[0]:
-            return
-        task = asyncio.create_task(self._capture(outcome))
-        self._capture_tasks.add(task)
-        task.add_done_callback(self._capture_tasks.discard)
-
-    async def _capture(self, outcome: Outcome) -> None:
-        from souverain.capture import prepare_capture
-
-        req = outcome.ctx.request  # the client's request: prepare_capture applies the data actions
-        if req is None:
-            return
-        client_input = req.messages if req.kind == "chat" else req.prompt
-        if client_input is None:
-            return
-        try:
-            item = await asyncio.to_thread(
-                prepare_capture,
-                outcome.ctx.use_case,
-                client_input,
-                self.scanner,
-                request_id=outcome.ctx.row_id,
-                backend=outcome.backend.name if outcome.backend else None,
-                answer=outcome.answer_text,
-                params={
-                    "max_tokens": req.max_tokens,
-                    "temperature": req.temperature,
-                    "top_p": req.top_p,
-                    "stop": req.stop or None,
-                    "seed": req.seed,
-                    "response_format": req.response_format,
-                    "tools": req.tools,
-                    "tool_choice": req.tool_choice,
-                },
-                stream=outcome.ctx.stream,
-            )
-            await self.capture.add(item)
-        except Exception:  # capture is best effort: never fails a request
-            log.exception("capture failed for request %s", outcome.ctx.row_id)
+        self.capture = capture
 
     async def admit(self, ctx: CallContext) -> None:
         """Budgets: refuse (429 ``budget_exceeded``) once a key's or use case's budget is spent.
@@ -144,12 +106,8 @@ class LedgerHooks(AuditHooks):
     async def finish(self, outcome: Outcome) -> None:
         rec = self._record(outcome)
         outcome.ctx.audit = rec
-        if (
-            self.capture is not None
-            and outcome.status == "completed"
-            and outcome.ctx.kind == "request"
-        ):
-            self._capture_later(outcome)
+        if self.capture is not None:
+            self.capture.offer(outcome)
         if self.metrics is not None:
             self.metrics.observe(
                 use_case=rec.use_case or "-",
@@ -173,7 +131,11 @@ class LedgerHooks(AuditHooks):
 
     # -- records ----------------------------------------------------------------------------------
     def _base(
-        self, ctx: CallContext, backend: Backend | None, decision: str, placement: Placement | None
+        self,
+        ctx: CallContext,
+        backend: Backend | None,
+        decision: Decision,
+        placement: Placement | None,
     ) -> LedgerRecord:
         meta = backend.metadata if backend is not None else None
         req = ctx.request
@@ -191,16 +153,19 @@ class LedgerHooks(AuditHooks):
             location=meta.location if meta else None,
             self_hosted=meta.self_hosted if meta else None,
             open_weights=meta.open_weights if meta else None,
-            decision=decision,  # type: ignore[arg-type]
+            decision=decision,
             data_types=dict(placement.data_types) if placement else {},
             stream=ctx.stream,
             used_tools=bool(req and req.uses_tools()),
             used_json_mode=bool(req and req.uses_json_mode()),
         )
 
+    async def close(self) -> None:
+        if self.capture is not None:
+            await self.capture.close()
+
     def _energy(self, ctx: CallContext, backend: Backend | None) -> EnergyReading | None:
-        measurement = getattr(ctx, "measurement", None)
-        reading = self.meter.stop(measurement) if measurement is not None else None
+        reading = self.meter.stop(ctx.measurement) if ctx.measurement is not None else None
         if backend is None or not backend.computes_here:
             return None  # computed elsewhere: estimated from the model's size, if declared
         resources = backend.last_resource_usage(ctx.request_id)

@@ -1,7 +1,7 @@
 """Everything a running gateway holds, built from the config in one place (no module globals).
 
 The HTTP app, the bench and the drills all build a :class:`Runtime`; the app keeps it on
-``app.state.runtime``.
+``app.state.runtime``. Authentication is the API's business: ``create_app`` builds the keyring.
 """
 
 from __future__ import annotations
@@ -13,73 +13,77 @@ from souverain.backends.base import Backend
 from souverain.backends.registry import create_backend
 from souverain.config.schema import Config
 from souverain.detect import Scanner
-from souverain.gateway.audit import LedgerHooks
+from souverain.gateway.audit import AuditTrail
+from souverain.gateway.call import AuditHooks
 from souverain.gateway.metrics import Metrics
-from souverain.gateway.pipeline import AuditHooks, Pipeline
+from souverain.gateway.pipeline import Pipeline
 from souverain.ledger import BudgetGuard, Ledger
+from souverain.policy.routing import RoutingPlan, RoutingSource
 
 log = logging.getLogger("souverain.runtime")
 
 
 class Runtime:
-    """Backends, scanner, keys, pipeline and audit trail (ledger, metering, metrics).
+    """Backends, scanner, pipeline and audit trail (ledger, metering, metrics).
 
     ``hooks`` replaces the audit trail (tests); by default the ledger of ``config.ledger`` is
-    opened at :meth:`start` (schema migrations applied, interrupted rows marked).
+    opened at :meth:`start` (schema migrations applied, interrupted rows marked) and the audit
+    trail is built on it. ``routing`` makes the objective-routing plans at start (the API passes
+    :func:`souverain.evaluation.advise.routing_plans`); without it the configured order stands.
     """
 
     def __init__(
-        self, config: Config, hooks: AuditHooks | None = None, *, ledger: Ledger | None = None
+        self,
+        config: Config,
+        hooks: AuditHooks | None = None,
+        *,
+        ledger: Ledger | None = None,
+        routing: RoutingSource | None = None,
     ):
-        from souverain.api.auth import KeyRing
-
         self.config = config
         self.backends: dict[str, Backend] = {b.name: create_backend(b) for b in config.backends}
         self.scanner = Scanner(confidential_markers=config.confidential_markers)
-        self.keyring = KeyRing(config.api_keys)
         self.metrics = Metrics()
         self.ledger: Ledger | None = None
         self._opened_ledger = ledger  # already opened by the caller (serve checks it first)
         self._custom_hooks = hooks is not None
-        self.hooks: AuditHooks = hooks or LedgerHooks(None, config.site, self.metrics)
+        self._routing_source = routing
+        self.routing: dict[str, RoutingPlan] = {}
+        self.hooks: AuditHooks = hooks or AuditTrail(config.site, metrics=self.metrics)
         self.pipeline = Pipeline(self.backends, self.scanner, self.hooks)
         self._start_tasks: list[asyncio.Task[None]] = []
 
     def open_ledger(self) -> None:
-        """Open the configured ledger (blocking: migrations); idempotent."""
+        """Open the configured ledger (blocking: migrations) and build the audit trail on it;
+        idempotent."""
         if self._custom_hooks or not self.config.ledger.enabled or self.ledger is not None:
             return
         given, self._opened_ledger = self._opened_ledger, None
         self.ledger = given if given is not None else Ledger.open(self.config.ledger.url)
-        assert isinstance(self.hooks, LedgerHooks)
-        self.hooks.ledger = self.ledger
-        self.hooks.budgets = BudgetGuard(self.ledger, self.config)
+        capture = None
         if any(u.capture.enabled for u in self.config.use_cases):
             from souverain.capture import CaptureStore
+            from souverain.gateway.capture import TrafficCapture
 
-            self.hooks.capture = CaptureStore(self.ledger)
-            self.hooks.scanner = self.scanner
+            capture = TrafficCapture(CaptureStore(self.ledger), self.scanner)
+        self.hooks = AuditTrail(
+            self.config.site,
+            metrics=self.metrics,
+            ledger=self.ledger,
+            budgets=BudgetGuard(self.ledger, self.config),
+            capture=capture,
+        )
+        self._assemble()
 
     def load_routing(self) -> None:
-        """Objective routing: order each use case's candidates by its latest bench results.
+        """Objective routing: order each use case's candidates by its latest bench results."""
+        if self._routing_source is None:
+            return
+        self.routing = self._routing_source(self.config, self.backends)
+        self._assemble()
 
-        Without results (or without an ``objective``) the configured order stands."""
-        from souverain.evaluation.advise import advise_use_case, load_all_results, results_dir
-        from souverain.gateway.pipeline import RoutingPlan
-
-        routed = [uc for uc in self.config.use_cases if uc.objective is not None]
-        docs = load_all_results(results_dir(self.config)) if routed else []
-        plans = {}
-        for uc in routed:
-            advice = advise_use_case(uc, self.backends, docs)
-            if not any(d.status in ("meets-floor", "below-floor") for d in advice.decisions):
-                continue  # no results for this use case: the configured order stands
-            below = {d.backend: d.reason for d in advice.decisions if d.status == "below-floor"}
-            plans[uc.name] = RoutingPlan(advice.order, below)
-            log.info(
-                "objective routing for %s (%s): %s", uc.name, uc.objective, ", ".join(advice.order)
-            )
-        self.pipeline.routing = plans
+    def _assemble(self) -> None:
+        self.pipeline = Pipeline(self.backends, self.scanner, self.hooks, self.routing)
 
     async def start(self, wait: bool = True) -> None:
         """Open the ledger, then start every backend (load models, open connection pools).
@@ -103,9 +107,7 @@ class Runtime:
                 await b.close()
             except Exception:  # closing must go on for the others
                 log.exception("backend %s: error while closing", b.name)
-        pending = getattr(self.hooks, "_capture_tasks", None)
-        if pending:
-            await asyncio.gather(*list(pending), return_exceptions=True)
+        await self.hooks.close()
         if self.ledger is not None:
             await asyncio.to_thread(self.ledger.close)
             self.ledger = None

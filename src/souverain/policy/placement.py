@@ -100,6 +100,15 @@ class Placement:
     def only_capability_gaps(self) -> bool:
         return bool(self.excluded) and all(e.kind == "capability" for e in self.excluded)
 
+    def keep_only(self, name: str) -> None:
+        """Bench and drills: serve on backend ``name`` only, no fallback (the exclusions kept are
+        that backend's, or "not a candidate" when the use case does not list it)."""
+        kept = [c for c in self.candidates if c.backend.name == name]
+        self.excluded = [e for e in self.excluded if e.backend == name] or (
+            [] if kept else [Exclusion(name, "removed", "not a candidate of this use case")]
+        )
+        self.candidates = kept
+
 
 def _capability_gap(caps: Capabilities, needs: Needs) -> str | None:
     if needs.stream and not caps.streaming:

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from souverain.api.auth import authenticate
 from souverain.api.openai import serving
 from souverain.api.openai.protocol import ChatCompletionRequest, CompletionRequest
 
@@ -30,7 +31,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 @router.get("/models")
 async def list_models(request: Request) -> dict[str, Any]:
     runtime = request.app.state.runtime
-    principal = runtime.keyring.authenticate(request.headers.get("authorization"))
+    principal = authenticate(request)
     data = [
         {
             "id": u.name,
@@ -48,12 +49,12 @@ async def list_models(request: Request) -> dict[str, Any]:
 @router.post("/chat/completions", responses=ERRORS)
 async def chat_completions(request: Request, body: ChatCompletionRequest) -> Response:
     runtime = request.app.state.runtime
-    principal = runtime.keyring.authenticate(request.headers.get("authorization"))
+    principal = authenticate(request)
     return await serving.generate(runtime, principal, body)
 
 
 @router.post("/completions", responses=ERRORS)
 async def completions(request: Request, body: CompletionRequest) -> Response:
     runtime = request.app.state.runtime
-    principal = runtime.keyring.authenticate(request.headers.get("authorization"))
+    principal = authenticate(request)
     return await serving.generate(runtime, principal, body)

@@ -20,7 +20,8 @@ from souverain.api.openai.protocol import (
 )
 from souverain.backends.base import BackendError, GenerationRequest
 from souverain.config.models import UseCaseConfig
-from souverain.gateway.pipeline import Answer, CallContext, Refusal
+from souverain.gateway.answer import Answer
+from souverain.gateway.call import CallContext, Refusal
 from souverain.gateway.runtime import Runtime
 
 MESSAGE_FIELDS = ("role", "content", "name", "tool_calls", "tool_call_id")
