@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,6 +17,10 @@ import pytest
 from tests.support.upstream import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
+# A test module that builds an app at import (tests/api/test_fuzz.py) resolves the ledger path
+# before any fixture runs: the whole session gets a private data dir, never the user's (where a
+# ledger migrated by another checkout's newer schema would break it).
+os.environ["SOUVERAIN_DATA_DIR"] = tempfile.mkdtemp(prefix="souverain-test-data-")
 
 
 @pytest.fixture(scope="session", autouse=True)
