@@ -231,9 +231,8 @@ def test_verdict_from_replay(runtime: Runtime) -> None:
     )
     assert refused.verdict == "no-exit"
     nothing = decide_from_replay(plan, [], {})
-    assert (nothing.verdict, nothing.basis) == ("ready", "plan") and "no workload" in nothing.notes[
-        -1
-    ]
+    assert (nothing.verdict, nothing.basis) == ("unverified", "plan")
+    assert nothing.reasons[0].startswith("nothing to replay: it has no suite:")
 
 
 async def test_drill_row_is_a_valid_ledger_record(tmp_path: Path) -> None:

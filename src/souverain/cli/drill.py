@@ -63,9 +63,20 @@ def exit_command(
     plan: Annotated[
         bool,
         typer.Option(
-            "--plan", help="Dry run: placement changes and capability gaps, nothing replayed."
+            "--plan-only",
+            "--plan",
+            help="Dry run: placement changes and capability gaps; no backend contacted, nothing "
+            "replayed.",
         ),
     ] = False,
+    probe_timeout: Annotated[
+        float,
+        typer.Option(
+            "--probe-timeout",
+            min=0.1,
+            help="Seconds each backend the verdicts rely on has to answer its probe.",
+        ),
+    ] = 10.0,
     allow_degraded: Annotated[
         bool, typer.Option("--allow-degraded", help="Exit 0 when use cases are only degraded.")
     ] = False,
@@ -77,8 +88,12 @@ def exit_command(
     with the gateway's own code, replay its workload on the current and the exit backend, and
     judge: ready, degraded or no-exit. Writes drill.json and drill.md.
 
-    Exit code: 0 if every drilled use case is ready (--allow-degraded: or degraded), 1 otherwise,
-    2 on a usage or configuration error."""
+    Before replaying, every backend the verdicts rely on is probed; one that does not answer
+    makes them 'unverified'. So does a use case with nothing to replay (no suite, no captured
+    traffic) unless --plan-only is given.
+
+    Exit code: 0 if every drilled use case is ready (--allow-degraded: or degraded), 1 otherwise
+    (no-exit, unverified), 2 on a usage or configuration error."""
     from souverain.cli.main import load_or_exit
     from souverain.config import config_hash
     from souverain.drill.removal import Removal
@@ -150,7 +165,14 @@ def exit_command(
                 transient=True,
                 disable=plan,
             ) as progress:
-                task = progress.add_task("exit drill", total=None)
+                task = progress.add_task("exit drill: probing backends", total=None)
+                planned = {"items": 0}
+
+                def workload(uc: str, items: int) -> None:
+                    # items left on the same backend are not replayed: the bar jumps past them
+                    progress.update(task, completed=planned["items"] * 2)
+                    planned["items"] += items
+                    progress.update(task, total=planned["items"] * 2, description=f"{uc} · replay")
 
                 def tick(uc: str, side: str, record: dict[str, Any]) -> None:
                     backend = record.get("backend") or "refused"
@@ -164,6 +186,8 @@ def exit_command(
                     plan_only=plan,
                     config_hash=config_hash(cfg),
                     on_request=tick,
+                    on_workload=workload,
+                    probe_timeout=probe_timeout,
                 )
         finally:
             await runtime.close()

@@ -1,11 +1,11 @@
 """The placement side of a drill: where a use case is served now, and where it would be served
 once the removed backends are gone — with the gateway's own :func:`place`.
 
-Both placements are *static*: no request content and no health check (``check_health=False``).
-A backend that happens to be down at drill time is still part of the exit (the drill is about
-what the configuration allows, not about today's outage); its health is reported alongside, and
-a replay on it fails and shows as such. The traffic's capability needs (from the ledger) apply
-to both placements, so a backend lacking a capability the use case uses is no exit.
+Both placements are *static*: no request content and no health check (``check_health=False``):
+they say what the configuration allows. Whether the backends they pick answer today is the
+probes' business (:mod:`souverain.drill.probe`); a verdict resting on one that is down is
+``unverified``. The traffic's capability needs (from the ledger) apply to both placements, so a
+backend lacking a capability the use case uses is no exit.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ class UseCasePlan:
     #: ``None`` when an exit exists; else why there is none
     no_exit: str | None = None
     affected: bool = True
+    #: each candidate's probe result (filled by the drill; empty in a dry run)
     health: dict[str, bool] = field(default_factory=dict)
 
     @property
@@ -53,19 +54,12 @@ def plan_use_case(
     backends: Mapping[str, BackendLike],
     removal: Removal,
     needs: ObservedNeeds,
-    *,
-    health: bool = False,
 ) -> UseCasePlan:
-    """``health``: also report each candidate's current health (started backends only)."""
     req = needs.needs()
     current = place(use_case, backends, needs=req, check_health=False)
     exit_any = place(use_case, backends, removed=removal, check_health=False)
     exit_ = place(use_case, backends, needs=req, removed=removal, check_health=False)
     plan = UseCasePlan(use_case, needs, current, exit_, exit_any)
-    if health:
-        plan.health = {
-            name: backends[name].is_healthy() for name in use_case.backends if name in backends
-        }
     # a removed fallback matters too: requests whose data keeps them off the first candidate
     plan.affected = any(removal(c.backend.metadata) for c in current.candidates)
     if not exit_any.candidates:

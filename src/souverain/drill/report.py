@@ -9,7 +9,9 @@ from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
+from rich.padding import Padding
 from rich.table import Table
+from rich.text import Text
 
 from souverain.drill.run import DrillReport, UseCaseResult
 
@@ -84,6 +86,7 @@ def verdict_text(r: UseCaseResult) -> str:
         "plan": " (plan only, not replayed)",
         "replay": " (replayed)",
         "placement": "",
+        "probe": " (a backend is down)",
     }[r.basis]
     return r.verdict + suffix
 
@@ -121,7 +124,15 @@ def render_markdown(report: DrillReport) -> str:
             lines.append("- Not eligible after the removal: " + "; ".join(r.exit_excluded))
         for reason in r.reasons:
             lines.append(
-                f"- **{'Why' if r.verdict == 'no-exit' else 'Outside tolerance'}:** {reason}"
+                f"- **{'Outside tolerance' if r.verdict == 'degraded' else 'Why'}:** {reason}"
+            )
+        if r.probes:
+            lines.append(
+                "- Probed: "
+                + "; ".join(
+                    f"{n} {'answered' if p['ok'] else '**down**'} ({p['detail']}, {p['seconds']:.2g} s)"
+                    for n, p in r.probes.items()
+                )
             )
         lines += ["", _needs_line(r), ""]
         lines += [
@@ -175,7 +186,8 @@ def render_markdown(report: DrillReport) -> str:
         "",
         "Verdicts: `ready` — an exit exists and stays within the use case's `exit` tolerances; "
         "`degraded` — it works, outside a tolerance; `no-exit` — no compliant backend remains, or "
-        "one the traffic needs is missing. Method: docs/drills.md.",
+        "one the traffic needs is missing; `unverified` — the drill could not check it (a backend "
+        "it relies on is down, or nothing to replay). Method: docs/drills.md.",
         "",
     ]
     return "\n".join(lines)
@@ -198,24 +210,36 @@ def write_markdown(report: DrillReport, out_dir: Path) -> Path:
     return path
 
 
-_STYLE = {"ready": "green", "degraded": "yellow", "no-exit": "red"}
+_STYLE = {"ready": "green", "degraded": "yellow", "no-exit": "red", "unverified": "red"}
 
 
 def print_table(report: DrillReport, console: Console | None = None) -> None:
+    """The verdicts as a table, then each use case's reasons below it (stacked, so that an
+    80-column terminal shows every word), then what to do about an ``unverified`` one."""
     console = console or Console()
     t = Table(
         title=escape(f"Exit drill — removed: {'; '.join(report.removal.describe())}"),
         title_justify="left",
     )
-    for col in ("use case", "verdict", "current", "exit", "why / evidence"):
-        t.add_column(col)
+    t.add_column("use case", overflow="fold")
+    t.add_column("verdict", overflow="fold")
+    t.add_column("current", overflow="fold")
+    t.add_column("exit", overflow="fold")
     for r in report.results:
-        why = "; ".join(r.reasons) or "; ".join(r.notes[-1:])
         t.add_row(
             escape(r.use_case),
             f"[{_STYLE[r.verdict]}]{verdict_text(r)}[/]",
             escape(r.current["name"]) if r.current else "-",
             escape(r.exit["name"]) if r.exit else "-",
-            escape(why),
         )
     console.print(t)
+    for r in report.results:
+        why = r.reasons or r.notes[-1:]
+        for line in why:
+            console.print(Padding(Text(f"{r.use_case}: {line}"), (0, 0, 0, 2)))
+    if any(r.verdict == "unverified" for r in report.results):
+        console.print(
+            "unverified: start or fix the backends named (or give the use case a suite) and "
+            "drill again; --plan-only gives a placement-only verdict",
+            highlight=False,
+        )

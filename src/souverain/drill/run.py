@@ -7,8 +7,10 @@ Per use case (docs/drills.md, "Exit drills"):
    ``ready`` without replay if the removal touches none of the use case's current candidates;
 3. otherwise replay the workload (:mod:`souverain.drill.replay`) on both placements and compare
    (:mod:`souverain.drill.compare`): ``ready`` within every tolerance, else ``degraded``;
-   with no workload (no suite, no capture), or with ``plan_only``, the verdict rests on the plan
-   (``basis: plan``) and says so.
+   with ``plan_only`` the verdict rests on the plan (``basis: plan``) and says so;
+4. ``unverified`` (never a pass) when the drill could not check what its verdict would rest on:
+   a backend it relies on failed its probe (:mod:`souverain.drill.probe`; ``basis: probe``), or
+   there is nothing to replay (no suite, no captured traffic) and ``plan_only`` was not given.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from souverain.config.models import UseCaseConfig
 from souverain.drill.compare import compare, describe_violation
 from souverain.drill.needs import ObservedNeeds, observed_needs
 from souverain.drill.plan import UseCasePlan, plan_use_case
+from souverain.drill.probe import DEFAULT_PROBE_TIMEOUT_S, Probe, probe_backends
 from souverain.drill.removal import Removal
 from souverain.drill.replay import WorkItem, capture_items, replay, suite_items
 from souverain.ledger.record import LedgerRecord, format_ts, utcnow
@@ -50,8 +53,8 @@ _REQUEST_KEYS = (
     "error",
 )
 
-Verdict = Literal["ready", "degraded", "no-exit"]
-Basis = Literal["unaffected", "replay", "plan", "placement"]
+Verdict = Literal["ready", "degraded", "no-exit", "unverified"]
+Basis = Literal["unaffected", "replay", "plan", "placement", "probe"]
 
 
 @dataclass
@@ -59,7 +62,8 @@ class UseCaseResult:
     use_case: str
     verdict: Verdict
     #: what the verdict rests on: ``unaffected`` (removal does not touch it), ``replay``
-    #: (measured), ``plan`` (placement only: dry run or no workload), ``placement`` (no-exit)
+    #: (measured), ``plan`` (placement only: dry run, or nothing to replay), ``placement``
+    #: (no-exit), ``probe`` (a backend it relies on did not answer its probe)
     basis: Basis
     reasons: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -75,6 +79,8 @@ class UseCaseResult:
     #: one per replayed request and side (answers cut to :data:`OUTPUT_CHARS`)
     requests: list[dict[str, Any]] = field(default_factory=list)
     health: dict[str, bool] = field(default_factory=dict)
+    #: the active probe of each candidate backend (empty in a dry run: nothing is contacted)
+    probes: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass
@@ -92,7 +98,8 @@ class DrillReport:
         return {r.use_case: r.verdict for r in self.results}
 
     def exit_code(self, allow_degraded: bool = False) -> int:
-        """0 only if every drilled use case is ``ready`` (or ``degraded``, if allowed)."""
+        """0 only if every drilled use case is ``ready`` (or ``degraded``, if allowed);
+        ``no-exit`` and ``unverified`` always fail."""
         ok = {"ready", "degraded"} if allow_degraded else {"ready"}
         return 0 if all(r.verdict in ok for r in self.results) else 1
 
@@ -129,7 +136,17 @@ def backend_facts(backend: Any) -> dict[str, Any] | None:
     }
 
 
-def _base_result(plan: UseCasePlan) -> UseCaseResult:
+def relied_on(plan: UseCasePlan) -> dict[str, str]:
+    """The backends a verdict rests on, by role: ``{backend: "current" | "exit" | "current
+    and exit"}`` (the backend serving the use case today and the one serving it after the exit)."""
+    roles: dict[str, list[str]] = {}
+    for role, backend in (("current", plan.current_backend), ("exit", plan.exit_backend)):
+        if backend is not None:
+            roles.setdefault(backend.name, []).append(role)
+    return {name: " and ".join(r) for name, r in roles.items()}
+
+
+def _base_result(plan: UseCasePlan, probes: dict[str, Probe] | None = None) -> UseCaseResult:
     uc = plan.use_case
     result = UseCaseResult(
         uc.name,
@@ -142,6 +159,7 @@ def _base_result(plan: UseCasePlan) -> UseCaseResult:
         capabilities=plan.capability_check(),
         tolerances=uc.exit.model_dump(),
         health=plan.health,
+        probes={n: probes[n].as_dict() for n in uc.backends if probes and n in probes},
     )
     if not plan.needs.known:
         result.notes.append(
@@ -154,16 +172,30 @@ def _base_result(plan: UseCasePlan) -> UseCaseResult:
     down = [n for n, ok in plan.health.items() if not ok]
     if down:
         result.notes.append(f"unhealthy at drill time: {', '.join(down)}")
+    if probes is None:
+        result.notes.append("dry run: no backend was contacted (not probed)")
     return result
 
 
-def decide_without_replay(plan: UseCasePlan, plan_only: bool) -> UseCaseResult | None:
-    """The verdict when the plan alone decides it (no-exit, unaffected, dry run); else None."""
-    result = _base_result(plan)
+def decide_without_replay(
+    plan: UseCasePlan, plan_only: bool, probes: dict[str, Probe] | None = None
+) -> UseCaseResult | None:
+    """The verdict when the plan or the probes decide it (no-exit, a backend down, unaffected,
+    dry run); else None. ``probes``: the active probes (None in a dry run)."""
+    result = _base_result(plan, probes)
     if plan.no_exit is not None:
         result.verdict, result.basis = "no-exit", "placement"
         result.reasons.append(plan.no_exit)
         return result
+    if probes is not None:
+        down = [
+            (n, role) for n, role in relied_on(plan).items() if n in probes and not probes[n].ok
+        ]
+        if down:
+            result.verdict, result.basis = "unverified", "probe"
+            for name, role in down:
+                result.reasons.append(f"{role} backend {name} is down: {probes[name].detail}")
+            return result
     if not plan.affected:
         result.basis = "unaffected"
         cur = plan.current_backend.name
@@ -172,7 +204,7 @@ def decide_without_replay(plan: UseCasePlan, plan_only: bool) -> UseCaseResult |
         )
         return result
     if plan_only:
-        result.notes.append("dry run (--plan): placement changes, not replayed")
+        result.notes.append("dry run (--plan-only): placement changes, not replayed")
         return result
     return None
 
@@ -182,8 +214,9 @@ def decide_from_replay(
     records: list[dict[str, Any]],
     workload: dict[str, Any],
     unchanged: int = 0,
+    probes: dict[str, Probe] | None = None,
 ) -> UseCaseResult:
-    result = _base_result(plan)
+    result = _base_result(plan, {} if probes is None else probes)
     result.workload = {**workload, "unchanged_items": unchanged}
     if unchanged:
         result.notes.append(
@@ -195,9 +228,8 @@ def decide_from_replay(
             result.basis = "unaffected"
             result.notes.append("the removal changes the placement of no request of the workload")
         else:
-            result.notes.append(
-                "no workload to replay (no suite, no captured traffic): verdict from the plan only"
-            )
+            result.verdict = "unverified"
+            result.reasons.append(nothing_to_replay(plan.use_case, workload))
         return result
     result.basis = "replay"
     served: dict[str, Counter[str]] = {"current": Counter(), "exit": Counter()}
@@ -231,6 +263,19 @@ def decide_from_replay(
     return result
 
 
+def nothing_to_replay(use_case: UseCaseConfig, workload: dict[str, Any]) -> str:
+    """Why there is nothing to replay, and what to set (the verdict is then ``unverified``)."""
+    if use_case.capture.enabled:
+        where = "its suite has no item and no captured request is stored"
+        if not use_case.suite:
+            where = "it has no suite: and no captured request is stored"
+    else:
+        where = "it has no suite: and does not capture traffic"
+    return (
+        f"nothing to replay: {where}; set its suite (e.g. suite: doc-classify) or capture.enabled"
+    )
+
+
 def workload_items(
     use_case: UseCaseConfig, capture_store: Any, limit: int | None
 ) -> tuple[list[WorkItem], dict[str, Any]]:
@@ -261,11 +306,16 @@ async def run_drill(
     plan_only: bool = False,
     config_hash: str = "",
     on_request: Callable[[str, str, dict[str, Any]], None] | None = None,
+    probe_timeout: float = DEFAULT_PROBE_TIMEOUT_S,
+    on_workload: Callable[[str, int], None] | None = None,
 ) -> DrillReport:
     """Drill every use case of ``use_cases``; write the drill's ledger row; return the report.
 
     ``runtime``'s ledger must be open (for the capability needs and the drill row); its backends
-    must be started unless ``plan_only``."""
+    must be started unless ``plan_only``. Unless ``plan_only``, every candidate of the current
+    and exit placements is probed first (``probe_timeout`` seconds each, all at once).
+    ``on_workload(use_case, items)`` is called before a use case's items are replayed (each
+    item has two sides), ``on_request(use_case, side, record)`` after each replayed request."""
     report = DrillReport(f"drill-{secrets.token_hex(8)}", utcnow(), config_hash, removal, plan_only)
     needs = observed_needs(runtime.ledger, [u.name for u in use_cases])
     store = None
@@ -273,20 +323,30 @@ async def run_drill(
         from souverain.capture import CaptureStore
 
         store = CaptureStore(runtime.ledger)
-    for uc in use_cases:
-        plan = plan_use_case(
-            uc, runtime.backends, removal, needs.get(uc.name, ObservedNeeds()), health=not plan_only
-        )
-        result = decide_without_replay(plan, plan_only)
+    plans = [
+        plan_use_case(uc, runtime.backends, removal, needs.get(uc.name, ObservedNeeds()))
+        for uc in use_cases
+    ]
+    probes: dict[str, Probe] | None = None
+    if not plan_only:
+        names = [c.backend.name for p in plans for c in p.current.candidates + p.exit.candidates]
+        probes = await probe_backends(runtime.backends, names, probe_timeout)
+    for plan in plans:
+        uc = plan.use_case
+        if probes is not None:
+            plan.health = {n: probes[n].ok for n in uc.backends if n in probes}
+        result = decide_without_replay(plan, plan_only, probes)
         if result is None:
             items, info = workload_items(uc, store, limit)
+            if on_workload is not None:
+                on_workload(uc.name, len(items))
 
             def tick(side: str, record: dict[str, Any], name: str = uc.name) -> None:
                 if on_request is not None:
                     on_request(name, side, record)
 
             records, unchanged = await replay(runtime, uc, removal, items, tick)
-            result = decide_from_replay(plan, records, info, unchanged)
+            result = decide_from_replay(plan, records, info, unchanged, probes)
         report.results.append(result)
     report.finished_at = utcnow()
     await record_drill(runtime.ledger, report)
