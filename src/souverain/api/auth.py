@@ -22,6 +22,8 @@ KEY_PREFIX = "sk-sov-"
 class Principal:
     name: str | None
     use_cases: frozenset[str] | None  # None: every use case
+    #: may open the web console (``api_keys[].admin``)
+    admin: bool = False
 
     def may_use(self, use_case: str) -> bool:
         return self.use_cases is None or use_case in self.use_cases
@@ -57,7 +59,16 @@ class KeyRing:
             if digest is None:
                 continue
             ucs = None if "*" in k.use_cases else frozenset(k.use_cases)
-            self._by_hash[digest] = Principal(k.name, ucs)
+            self._by_hash[digest] = Principal(k.name, ucs, k.admin)
+
+    @property
+    def has_admin(self) -> bool:
+        """Whether any key may open the web console."""
+        return any(p.admin for p in self._by_hash.values())
+
+    def by_digest(self, digest: str) -> Principal | None:
+        """The key whose SHA-256 is ``digest`` (the console's sessions hold it), or None."""
+        return self._by_hash.get(digest)
 
     def authenticate(self, authorization: str | None) -> Principal:
         if not self.configured:
@@ -70,9 +81,7 @@ class KeyRing:
                 headers={"WWW-Authenticate": "Bearer"},
             )
         scheme, _, token = authorization.partition(" ")
-        principal = (
-            self._by_hash.get(hash_key(token.strip())) if scheme.lower() == "bearer" else None
-        )
+        principal = self.by_digest(hash_key(token.strip())) if scheme.lower() == "bearer" else None
         if principal is None:
             raise APIError(
                 401,

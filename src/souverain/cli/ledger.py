@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -69,19 +69,12 @@ def open_ledger(config: Path | None, url_override: str | None = None) -> Any:
 
 def parse_time(value: str | None, option: str) -> datetime | None:
     """ISO date or datetime (UTC if no zone), or ``<n>d`` / ``<n>h`` before now."""
-    if value is None:
-        return None
-    text = value.strip()
-    if text[:-1].isdigit() and text[-1:] in ("d", "h"):
-        unit = "days" if text[-1] == "d" else "hours"
-        return datetime.now(UTC) - timedelta(**{unit: int(text[:-1])})
+    from souverain.ledger.period import parse_time as parse
+
     try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise typer.BadParameter(
-            f"{value!r}: use 2026-03-01, 2026-03-01T09:00, 7d or 12h", param_hint=option
-        ) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        return parse(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint=option) from None
 
 
 @ledger_app.command()

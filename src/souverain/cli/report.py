@@ -100,7 +100,9 @@ def _chart(summaries: list[dict[str, Any]], path: Path) -> None:
 def report_command(
     since: SinceOpt = None,
     until: UntilOpt = None,
-    by: Annotated[str | None, typer.Option(help="Group by use-case, backend, key or day.")] = None,
+    by: Annotated[
+        str | None, typer.Option(help="Group by use-case, backend, key, day or hour (UTC).")
+    ] = None,
     format: Annotated[str, typer.Option("--format", "-f", help="table, json or csv.")] = "table",
     chart: Annotated[
         Path | None, typer.Option(help="Also draw cost/energy/carbon to this PNG.")

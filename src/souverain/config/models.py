@@ -143,7 +143,7 @@ class ApiKeyConfig(Strict):
     env: str | None = None
     use_cases: list[str] = Field(default_factory=lambda: ["*"])
     budget: BudgetConfig | None = None
-    #: an operator's key (the web console, /metrics), independent of use_cases
+    #: an operator's key: opens the web console at /ui/ (docs/console.md), independent of use_cases
     admin: bool = False
 
     @field_validator("sha256")
@@ -181,6 +181,16 @@ class LedgerConfig(Strict):
                 "postgresql://user@host/db"
             )
         return v
+
+
+class ConsoleConfig(Strict):
+    """The web console at ``/ui/`` (docs/console.md): opened by ``api_keys[].admin`` keys."""
+
+    enabled: bool = True
+    #: a session ends this long after login, whatever happens
+    session_hours: float = Field(8.0, gt=0, le=24 * 7)
+    #: and earlier when no page was opened for this long
+    idle_minutes: float = Field(30.0, gt=0, le=24 * 60)
 
 
 class BenchConfig(Strict):

@@ -10,6 +10,7 @@ from souverain.backends.registry import backend_config_models
 from souverain.config.models import (
     ApiKeyConfig,
     BenchConfig,
+    ConsoleConfig,
     LedgerConfig,
     ServerConfig,
     SiteConfig,
@@ -35,6 +36,7 @@ class Config(Strict):
     confidential_markers: list[str] = Field(default_factory=list)
     ledger: LedgerConfig = Field(default_factory=LedgerConfig)
     bench: BenchConfig = Field(default_factory=BenchConfig)
+    console: ConsoleConfig = Field(default_factory=ConsoleConfig)
 
     # -- lookups ------------------------------------------------------------------------------------
     def backend(self, name: str) -> Any:

@@ -17,7 +17,13 @@ from typing import Any
 
 from souverain.jurisdictions import EU
 
-GROUPS = {"use-case": "use_case", "backend": "backend", "key": "api_key_name", "day": "day"}
+GROUPS = {
+    "use-case": "use_case",
+    "backend": "backend",
+    "key": "api_key_name",
+    "day": "day",
+    "hour": "hour",
+}
 #: Detected data types that are personal data (GDPR art. 4(1)); secrets and markers are not.
 PERSONAL_TYPES = frozenset(
     {"email", "phone", "ip_address", "iban", "payment_card", "mrz", "national_id", "person_name"}
@@ -133,9 +139,10 @@ def percentile(values: list[float], p: float) -> float | None:
 def _key(row: dict[str, Any], by: str | None) -> str:
     if by is None:
         return "all"
-    if by == "day":
+    if by in ("day", "hour"):  # UTC day (2026-03-01) or hour (2026-03-01T09)
         ts = row["ts"]
-        return ts.date().isoformat() if isinstance(ts, datetime) else str(ts)[:10]
+        text = ts.isoformat() if isinstance(ts, datetime) else str(ts)
+        return text[:10] if by == "day" else text[:13]
     return str(row.get(GROUPS[by]) or "-")
 
 
