@@ -56,8 +56,10 @@ def gateway_process(
     env: dict[str, str] | None = None,
     timeout: float = 120.0,
     extra_args: list[str] | None = None,
+    ready: tuple[str, ...] | None = None,
 ) -> Iterator[str]:
-    """Run a real ``souverain serve`` process on a free loopback port; yield its base URL."""
+    """Run a real ``souverain serve`` process on a free loopback port; yield its base URL once
+    ``/readyz`` says ready (or, with ``ready``, once those backends are: others may be down)."""
     port = free_port()
     cmd = [
         sys.executable,
@@ -82,9 +84,12 @@ def gateway_process(
                 out = proc.stdout.read().decode() if proc.stdout else ""
                 raise RuntimeError(f"souverain serve exited with {proc.returncode}:\n{out}")
             try:
-                if httpx.get(base + "/readyz", timeout=2).status_code == 200:
+                resp = httpx.get(base + "/readyz", timeout=2)
+                if resp.status_code == 200 or (
+                    ready and all(resp.json()["backends"][n]["ok"] for n in ready)
+                ):
                     break
-            except httpx.HTTPError:
+            except (httpx.HTTPError, ValueError, KeyError):
                 pass
             if time.time() > deadline:
                 raise RuntimeError("souverain serve did not become ready")

@@ -20,6 +20,7 @@ from souverain.api.errors import APIError, error_response
 from souverain.api.limits import BodySizeLimit, BodyTooLarge, too_large_body
 from souverain.api.openai.router import router as openai_router
 from souverain.config.schema import Config
+from souverain.console import install as install_console
 from souverain.gateway.call import AuditHooks
 from souverain.gateway.runtime import Runtime
 from souverain.ledger import Ledger
@@ -103,6 +104,7 @@ def create_app(
     app.state.runtime = runtime
     app.state.keyring = KeyRing(config.api_keys)
     app.include_router(openai_router)
+    install_console(app, runtime, app.state.keyring)
 
     @app.exception_handler(APIError)
     async def _api_error(request: Request, exc: APIError) -> Response:

@@ -131,6 +131,13 @@ def serve(
         os.environ.setdefault(
             "PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="souverain-metrics-")
         )
+        # one console session secret for every worker (a login on one is valid on the others)
+        from souverain.console.access import SECRET_ENV
+
+        if not os.environ.get(SECRET_ENV):
+            import secrets
+
+            os.environ[SECRET_ENV] = secrets.token_urlsafe(32)
         target = "souverain.api.app:app_from_environment"
     uvicorn.run(
         target,
@@ -251,6 +258,9 @@ def keys_new(
         list[str] | None,
         typer.Option("--use-case", "-u", help="Use case this key may call (repeat; default: all)."),
     ] = None,
+    admin: Annotated[
+        bool, typer.Option("--admin", help="The key also opens the web console at /ui/.")
+    ] = False,
 ) -> None:
     """Create a new API key: prints the key once, and the config lines with its SHA-256."""
     import re
@@ -273,6 +283,7 @@ def keys_new(
     out.print("\nAdd under 'api_keys:' in your config:", highlight=False)
     print(
         f"  - name: {name}\n    sha256: {hash_key(key)}\n    use_cases: [{', '.join(repr(u) if u == '*' else u for u in ucs)}]"
+        + ("\n    admin: true" if admin else "")
     )
 
 
