@@ -18,6 +18,17 @@ ADMIN_KEY = "sk-sov-console-admin-test-key"
 USER_KEY = "sk-sov-console-user-test-key"
 # a port nothing listens on: the remote backend is unreachable (health: down)
 DEAD = "http://127.0.0.1:9/v1"
+#: the issue's data-metric names -> the fields of `souverain report --format json` (the contract,
+#: written out here rather than read from the code under test)
+HOOKS = {
+    "requests": "requests",
+    "share_on_prem": "share_self_hosted",
+    "share_eu_jurisdiction": "share_eu_jurisdiction",
+    "share_open_weights": "share_open_weights",
+    "cost_eur": "cost_eur",
+    "energy_wh": "energy_wh",
+    "carbon_g": "carbon_g",
+}
 
 
 def digest(key: str) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+import yaml
 
 from souverain.api.app import create_app
 from souverain.config import parse_config
@@ -207,3 +208,65 @@ async def test_the_console_can_be_switched_off(tmp_path: Path) -> None:
     app = create_app(parse_config(config_dict(tmp_path, console={"enabled": False})))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw") as c:
         assert (await c.get("/ui/login")).status_code == 404
+
+
+async def test_behind_a_proxy_the_forwarded_host_is_our_origin(client: httpx.AsyncClient) -> None:
+    await login(client)
+    token = csrf_of((await client.get("/ui/ledger")).text)
+    proxied = {"origin": "https://console.example.org", "x-forwarded-host": "console.example.org"}
+    resp = await client.post("/ui/ledger/verify", data={"csrf": token}, headers=proxied)
+    assert resp.status_code == 303
+    elsewhere = {"origin": "https://evil.example", "x-forwarded-host": "console.example.org"}
+    resp = await client.post("/ui/ledger/verify", data={"csrf": token}, headers=elsewhere)
+    assert resp.status_code == 403
+
+
+async def test_workers_sharing_the_secret_share_sessions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """serve --workers N puts one secret in $SOUVERAIN_CONSOLE_SECRET for every worker: a login
+    on one is valid on another; without it each process has its own."""
+    from souverain.console.access import SECRET_ENV
+
+    def worker() -> Any:
+        return create_app(parse_config(config_dict(tmp_path)))
+
+    monkeypatch.setenv(SECRET_ENV, "one secret for every worker")
+    first, second = worker(), worker()
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=first), base_url="http://gw"
+    ) as c:
+        await login(c)
+        cookie = c.cookies.get(SESSION_COOKIE, path="/ui")
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=second),
+        base_url="http://gw",
+        cookies={SESSION_COOKIE: cookie},
+    ) as other:
+        assert (await other.get("/ui/drills")).status_code == 200
+    monkeypatch.delenv(SECRET_ENV)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=worker()),
+        base_url="http://gw",
+        cookies={SESSION_COOKIE: cookie},
+    ) as stranger:
+        assert (await stranger.get("/ui/drills")).status_code == 303
+
+
+def test_keys_new_admin_prints_a_config_entry_that_opens_the_console(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from souverain.api.auth import KeyRing, hash_key
+    from souverain.cli.main import app as cli
+
+    result = CliRunner().invoke(cli, ["keys", "new", "dpo", "--admin"])
+    assert result.exit_code == 0, result.output
+    key = next(line for line in result.output.splitlines() if line.startswith("sk-sov-"))
+    entry = result.output[result.output.index("  - name: dpo") :]
+    data = config_dict(tmp_path)
+    data["api_keys"] = yaml.safe_load(entry)
+    keyring = KeyRing(parse_config(data).api_keys)
+    principal = keyring.by_digest(hash_key(key))
+    assert principal is not None and principal.admin
+    plain = CliRunner().invoke(cli, ["keys", "new", "app"])
+    assert "admin" not in plain.output

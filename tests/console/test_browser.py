@@ -29,7 +29,7 @@ from typer.testing import CliRunner
 from souverain.cli.main import app as cli
 from souverain.ledger import Ledger, LedgerRecord
 from tests.conftest import gateway_process
-from tests.console.helpers import ADMIN_KEY, DEAD, USER_KEY, digest
+from tests.console.helpers import ADMIN_KEY, DEAD, HOOKS, USER_KEY, digest
 from tests.support.configs import embedded, openai_upstream
 from tests.support.upstream import Upstream
 
@@ -51,15 +51,6 @@ PAGES = {
     "ledger": "/ui/ledger",
     "bench": "/ui/bench",
     "drills": "/ui/drills",
-}
-HOOKS = {
-    "requests": "requests",
-    "share_on_prem": "share_self_hosted",
-    "share_eu_jurisdiction": "share_eu_jurisdiction",
-    "share_open_weights": "share_open_weights",
-    "cost_eur": "cost_eur",
-    "energy_wh": "energy_wh",
-    "carbon_g": "carbon_g",
 }
 
 

@@ -20,17 +20,7 @@ from souverain.evaluation.report import write_results
 from souverain.evaluation.suite import load_suite
 from souverain.ledger.report import summarize
 from souverain.paths import data_dir
-from tests.console.helpers import csrf_of, login, metrics, rows
-
-HOOKS = {
-    "requests": "requests",
-    "share_on_prem": "share_self_hosted",
-    "share_eu_jurisdiction": "share_eu_jurisdiction",
-    "share_open_weights": "share_open_weights",
-    "cost_eur": "cost_eur",
-    "energy_wh": "energy_wh",
-    "carbon_g": "carbon_g",
-}
+from tests.console.helpers import HOOKS, csrf_of, login, metrics, rows
 
 
 def ledger_of(app: Any) -> Any:

@@ -133,3 +133,16 @@ def test_default_ledger_from_builtin_config(tmp_path, monkeypatch) -> None:  # t
     assert (tmp_path / "ledger.db").exists()
     result = runner.invoke(ledger_app, ["verify"])
     assert result.exit_code == 0 and "ok: 1 sealed rows" in result.stdout
+
+
+def test_report_by_hour_groups_utc_hours(ledger_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import UTC, datetime
+
+    monkeypatch.setattr(ledger_cli, "ledger_url", lambda config: ledger_url)
+    with Ledger.open(ledger_url) as ledger:
+        for hour, minute in ((9, 5), (9, 55), (11, 0)):
+            ledger.write(record(ts=datetime(2026, 3, 2, hour, minute, tzinfo=UTC)))
+    result = runner.invoke(report_app, ["--format", "json", "--by", "hour"])
+    assert result.exit_code == 0, result.output
+    by = {s["group"]: s["requests"] for s in json.loads(result.stdout)}
+    assert by == {"2026-03-02T09": 2, "2026-03-02T11": 1, "total": 3}

@@ -109,11 +109,14 @@ def require_session(request: Request) -> Session:
 
 
 def same_origin(request: Request) -> bool:
-    """A form post's ``Origin`` (or ``Referer``) names this host, or is absent."""
+    """A form post's ``Origin`` (or ``Referer``) names this host -- as the client reached it:
+    ``Host``, or ``X-Forwarded-Host`` from a reverse proxy -- or is absent."""
     origin = request.headers.get("origin") or request.headers.get("referer")
-    if not origin or origin == "null":
-        return origin is None
-    return urlsplit(origin).netloc == request.headers.get("host", "")
+    if origin is None:
+        return True
+    hosts = {request.headers.get("host", "")}
+    hosts |= {h.strip() for h in request.headers.get("x-forwarded-host", "").split(",")}
+    return origin != "null" and urlsplit(origin).netloc in hosts - {""}
 
 
 async def read_form(request: Request) -> dict[str, str]:
