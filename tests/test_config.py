@@ -80,6 +80,17 @@ def test_contradictory_policy_require_self_hosted_without_self_hosted_candidate(
     assert any(p == "use_cases[1].policy.require_self_hosted" and "research" in m for p, m in found)
 
 
+def test_confidential_pseudonymize_is_refused_with_the_reason() -> None:
+    data = base()
+    data["use_cases"][1]["policy"]["confidential"] = "pseudonymize"
+    path, msg = problems(data)[0]
+    assert path == "use_cases[1].policy.confidential"
+    assert "marker does not say which text" in msg and "allow, keep-local or block" in msg
+    for ok in ("allow", "keep-local", "block"):
+        data["use_cases"][1]["policy"]["confidential"] = ok
+        assert parse_config(data).use_cases[1].policy.confidential == ok
+
+
 def test_unknown_field_and_wrong_type_are_named() -> None:
     data = base()
     data["backends"][0]["n_ctxx"] = 5

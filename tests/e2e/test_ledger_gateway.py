@@ -259,7 +259,6 @@ async def test_gateway_captures_opted_in_traffic_without_planted_values(tmp_path
             "retention_days": 7,
             "allow_sensitive": True,
         }
-        data["use_cases"][1]["policy"]["confidential"] = "pseudonymize"
         data["use_cases"][1]["policy"]["secrets"] = "pseudonymize"
         config = parse_config(data)
         app = create_app(config)

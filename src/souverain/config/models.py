@@ -17,6 +17,8 @@ from souverain.jurisdictions import UNKNOWN, normalise_code
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
 Name = Annotated[str, Field(pattern=NAME_PATTERN)]
 DataAction = Literal["allow", "keep-local", "pseudonymize", "block"]
+#: a confidential marker says that the text is confidential, not which part of it
+ConfidentialAction = Literal["allow", "keep-local", "block"]
 Objective = Literal["cost", "energy", "speed", "quality"]
 
 
@@ -89,7 +91,18 @@ class Policy(Strict):
     require_open_weights: bool = False
     personal_data: DataAction = "keep-local"
     secrets: DataAction = "block"
-    confidential: DataAction = "keep-local"
+    confidential: ConfidentialAction = "keep-local"
+
+    @field_validator("confidential", mode="before")
+    @classmethod
+    def _confidential(cls, v: object) -> object:
+        if v == "pseudonymize":
+            raise ValueError(
+                "pseudonymize is not available for confidential: a marker does not say which "
+                "text around it is confidential, so replacing the marker alone would send that "
+                "text; use allow, keep-local or block"
+            )
+        return v
 
     @field_validator("allowed_jurisdictions", "allowed_locations")
     @classmethod
