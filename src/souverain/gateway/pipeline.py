@@ -13,13 +13,14 @@ The call vocabulary (``CallContext``, ``Outcome``, ``Refusal``, ``AuditHooks``) 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 
 from souverain.backends.base import Backend, BackendError, BackendRejected, GenerationRequest
 from souverain.detect import Scanner
 from souverain.gateway.answer import Answer
 from souverain.gateway.call import AuditHooks, CallContext, Decision, Outcome, Refusal
-from souverain.policy.content import ContentScan
+from souverain.policy.content import ContentScan, scan_off_loop
 from souverain.policy.placement import Candidate, Exclusion, Placement, place
 from souverain.policy.pseudonymize import Pseudonymizer
 from souverain.policy.routing import RoutingPlan
@@ -44,7 +45,10 @@ class Pipeline:
         produces one. Raises :class:`Refusal` (recorded) or the last :class:`BackendError`."""
         ctx.request = request
         await self.admit(ctx)
-        placement, content = self.place(ctx, request)
+        if scan_off_loop(request):  # a large body: the event loop keeps serving meanwhile
+            placement, content = await asyncio.to_thread(self.place, ctx, request)
+        else:
+            placement, content = self.place(ctx, request)
         refusal = placement_refusal(ctx, placement, request)
         if refusal is not None:
             raise await self.refuse(ctx, placement, refusal)
