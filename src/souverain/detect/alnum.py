@@ -1,104 +1,219 @@
 """Identifiers that mix letters and digits: IBAN, EU VAT numbers, IT codice fiscale, ES DNI/NIE,
-FI henkilötunnus, PT cartão de cidadão. One combined, case-insensitive regex proposes candidates;
-python-stdnum decides.
+FI henkilötunnus, PT cartão de cidadão, and the FR NIR of Corsica (department ``2A``/``2B``).
+
+Candidates start at digit runs (rarer than words): a run that follows a word of one to four
+letters (or six: the codice fiscale), directly or after a separator, or a run shaped like a
+digit-first identifier. Each candidate is matched by its own bounded pattern, in which any
+separator of the normalised view (space, ``.``, ``-``, ``/``, a line break) may stand between
+characters; the country's format and checksum are checked in a few operations, and
+python-stdnum confirms. Every pattern reads a bounded window, so the pass is linear in the text.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
+from functools import lru_cache
 
 from stdnum import iban as std_iban
+from stdnum import numdb
 from stdnum.es import dni as es_dni
 from stdnum.es import nie as es_nie
 from stdnum.eu import vat as eu_vat
 from stdnum.fi import hetu as fi_hetu
+from stdnum.fr import nir as fr_nir
 from stdnum.it import codicefiscale as it_cf
 from stdnum.pt import cc as pt_cc
 
 from souverain.detect.finding import STRONG, Finding
+from souverain.detect.normalise import SEP
 
-_S = r"(?:[ .\-]|\r?\n)?"  # one optional separator inside an identifier
+_S = f"{SEP}?"  # one optional separator between two characters of an identifier
+_END = "(?![A-Za-z0-9])"
 _O = "[0-9LMNPQRSTUV]"  # codice fiscale digits (omocodia letters replace digits)
-_VAT_PREFIXES = (
-    "ATU|BE|BG|CY|CZ|DE|DK|EE|EL|ES|FI|FR|HR|HU|IE|IT|LT|LU|LV|MT|NL|PL|PT|RO|SE|SI|SK|XI"
-)
+
+
+def _spaced(*parts: str) -> str:
+    """``parts`` (one character class each) with an optional separator between them."""
+    return _S.join(parts)
+
+
+def _digits(n: int) -> str:
+    return _spaced(*[r"\d"] * n)
+
 
 _PATTERNS = {
-    "iban": rf"[A-Z]{{2}}\d{{2}}(?:{_S}[A-Z0-9]{{4}}){{2,7}}(?:{_S}[A-Z0-9]{{1,3}})?",
-    "vat": rf"(?:{_VAT_PREFIXES}){_S}[0-9A-Z](?:{_S}[0-9A-Z]){{7,13}}",
-    "cf": rf"[A-Z]{{6}}{_O}{{2}}[A-Z]{_O}{{2}}[A-Z]{_O}{{3}}[A-Z]\b",
-    "nie": r"[XYZ][ \-.]?\d{7}[ \-.]?[A-Z]\b",
-    "dni": r"\d{1,2}\.?\d{3}\.?\d{3}[ \-]?[A-Z]\b",
-    "hetu": r"\d{6}[\-+ABCDEFUVWXY]\d{3}[0-9A-Y]\b",
-    "ptcc": r"\d{8} ?\d ?[A-Z0-9]{2}\d\b",
+    "cf": _spaced(*["[A-Z]"] * 6, _O, _O, "[A-Z]", _O, _O, "[A-Z]", _O, _O, _O, "[A-Z]") + _END,
+    # DNI and NIE digits as they are written (8 or 7 together, or 12.345.678 / 1.234.567): a
+    # letter that is right 1 time in 23 would make every date followed by a word a suspect
+    "nie": _spaced("[XYZ]", rf"\d(?:{_S}\d{{3}}){{2}}", "[A-Z]") + _END,
+    "dni": _spaced(rf"\d{{2}}(?:{_S}\d{{3}}){{2}}", "[A-Z]") + _END,
+    "hetu": r"\d{6}[\-+ABCDEFUVWXY]\d{3}[0-9A-Y]" + _END,
+    # the two version characters are letters in practice: all-digit ones would make every
+    # 12-digit number (an IPv4 address) a suspect
+    "ptcc": _spaced(r"\d{8}", r"\d", f"(?:[A-Z]{_S}[A-Z0-9]|[0-9]{_S}[A-Z])", r"\d") + _END,
+    "nir_corsica": _spaced(_digits(5), "2", "[AB]", _digits(8)) + _END,
 }
 _RX = {k: re.compile(v, re.IGNORECASE) for k, v in _PATTERNS.items()}
-_LETTER_FIRST = ("iban", "vat", "cf", "nie")
-# The digit runs that can start or continue a candidate (a superset of those ``_candidates``
-# keeps): glued to a letter on the left, after a VAT prefix or NIE letter and a separator, or of
-# a digit-first length followed by what that identifier has next. Prose numbers ("am 26", "38 x",
-# "2025-05-26") are skipped inside the regex. The first digit is matched before the lookbehinds
-# so that the engine can skip to digits.
-_DIGIT_RE = re.compile(
-    r"[0-9](?<![0-9].)"
-    r"(?:(?<=[^\W_].)|(?<=[A-Z]{2}[ .\-].)|(?<=[XYZxyz][ .\-].)"
-    r"|(?=[0-9]?\.|[0-9]{5}[\-+A-Fa-fU-Yu-y]|[0-9]{7}(?:[^\W\d_]|[ \-])|[0-9]{8}[^\W\d_]))"
-    r"[0-9]*"
-)
-_VAT_SET = frozenset(_VAT_PREFIXES.split("|"))
 
-_COMPACT_RE = re.compile(r"[\s.\-]+")
+# Candidates: a digit that starts a run and follows, directly or after one separator, the
+# letters an identifier begins with, at a word start (every lookbehind below has a fixed width:
+# a pair of letters that is an IBAN country or a VAT prefix, a VAT prefix and one or two letters
+# of the number, a NIE letter, two spaced capitals, six letters glued: a codice fiscale); or a
+# digit that starts a digit-first shape (the lookahead repeats the pattern without the digit the
+# regex consumed). A Corsican NIR is found from its department instead (``2A``, ``2B``: rare in
+# text; a lookahead over five spaced digits cost more than all the others together).
+_SEPCHAR = r"[ ./\-\r\n]"
+_WORD_START = "(?<![A-Za-z0-9])"
+
+
+def _pairs(codes: Iterable[str], either_case: bool) -> str:
+    """A fixed-width pattern for these two-letter codes: a branch per first letter."""
+    by_first: dict[str, set[str]] = {}
+    for code in codes:
+        by_first.setdefault(code[0], set()).add(code[1])
+
+    def cls(letters: set[str]) -> str:
+        return "".join(sorted(letters | ({c.lower() for c in letters} if either_case else set())))
+
+    return "(?:" + "|".join(f"[{cls({a})}][{cls(b)}]" for a, b in sorted(by_first.items())) + ")"
+
+
+def _letter_lookbehinds() -> str:
+    countries = _pairs(set(_IBAN_FORMATS) | _VAT_PREFIXES, either_case=True)
+    vat = _pairs(_VAT_PREFIXES, either_case=False)
+    glued = (
+        f"(?<={_WORD_START}(?P<cc0>{countries}).)",
+        f"(?<={_WORD_START}(?P<vat0a>{vat}[A-Z]).)",
+        f"(?<={_WORD_START}(?P<vat0b>{vat}[A-Z]{{2}}).)",
+        f"(?<={_WORD_START}(?P<nie0>[XYZxyz]).)",
+        f"(?<={_WORD_START}(?P<cf>[A-Za-z]{{6}}).)",
+    )
+    spaced = (
+        f"(?<={_WORD_START}(?P<cc1>{countries}){_SEPCHAR}.)",
+        f"(?<={_WORD_START}(?P<vat1a>{vat}[A-Z]){_SEPCHAR}.)",
+        f"(?<={_WORD_START}(?P<vat1b>{vat}[A-Z]{{2}}){_SEPCHAR}.)",
+        f"(?<={_WORD_START}(?P<nie1>[XYZxyz]){_SEPCHAR}.)",
+        f"(?<={_WORD_START}(?P<sp1>[A-Z] [A-Z]){_SEPCHAR}.)",
+    )
+    # a gate before each group: most digit runs follow neither a letter nor letter + separator
+    return f"(?<=[A-Za-z].)(?:{'|'.join(glued)})|(?<=[A-Za-z]{_SEPCHAR}.)(?:{'|'.join(spaced)})"
+
+
+_DIGIT_FIRST_REST = "|".join(
+    (
+        rf"\d(?:{_S}\d{{3}}){{2}}{_S}[A-Z]{_END}",  # dni
+        r"\d{5}[\-+A-FU-Y]\d{3}[0-9A-Y]" + _END,  # hetu
+        rf"\d{{7}}{_S}\d{_S}(?:[A-Z]|[0-9]{_S}[A-Z])",  # cartão de cidadão
+    )
+)
+_CORSICA_RE = re.compile(r"2(?<=[0-9 ./\-\r\n]2)[AB](?![A-Za-z])", re.IGNORECASE)
+_SEP_SET = frozenset(" ./-\r\n")
+# IBAN and VAT numbers are checked on the compact form of a window: the letters, digits and
+# separators after the start (any grouping), separators dropped; the value's end is found by
+# counting characters only once it is valid.
+_WINDOW = 160
+_WINDOW_RE = re.compile(r"[A-Za-z0-9 ./\-\r\n]*")
+_COMPACT_TABLE = str.maketrans("", "", " ./-\r\n")
 
 
 def _compact(value: str) -> str:
-    return _COMPACT_RE.sub("", value).upper()
+    """The letters and digits of a candidate (the patterns admit only those and separators)."""
+    return value.translate(_COMPACT_TABLE).upper()
 
 
-def _cut(text: str, start: int, end: int, length: int) -> int | None:
-    """End offset after ``length`` alphanumerics from ``start`` (separators skipped)."""
-    count = 0
-    for k in range(start, end):
-        if text[k].isalnum():
-            count += 1
-            if count == length:
-                return k + 1
-    return None
+@lru_cache(maxsize=64)
+def _nth_alnum(length: int) -> re.Pattern[str]:
+    return re.compile(rf"(?:[^A-Za-z0-9]*[A-Za-z0-9]){{{length}}}")
 
 
-def _iban(text: str, start: int, end: int) -> Finding | None:
-    country = text[start : start + 2].upper()
-    spec = _IBAN_LENGTHS.get(country)
+def _cut(text: str, start: int, length: int) -> int | None:
+    """End offset after ``length`` letters and digits from ``start`` (separators skipped), if
+    the value ends there (no letter or digit glued after it)."""
+    m = _nth_alnum(length).match(text, start)
+    if m is None:
+        return None
+    stop = m.end()
+    return stop if stop >= len(text) or not text[stop].isalnum() else None
+
+
+def _iban_formats() -> dict[str, tuple[int, re.Pattern[str]]]:
+    """IBAN length and BBAN structure per country, from python-stdnum's copy of the SWIFT
+    registry (checked before the mod-97 sum: most look-alikes fail it at once)."""
+    out: dict[str, tuple[int, re.Pattern[str]]] = {}
+    for _length, low, _high, props, _children in numdb.get("iban").prefixes:
+        bban = props.get("bban")
+        if bban:
+            length = 4 + sum(int(n) for n in re.findall(r"(\d+)!", bban))
+            out[low] = (length, std_iban._struct_to_re(bban))
+    return out
+
+
+_IBAN_FORMATS = _iban_formats()
+_MOD97_TABLE = {ord(c): str(ord(c) - 55) for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"}
+
+
+def _iban(text: str, start: int, compact: str) -> Finding | None:
+    if not (compact[2:4].isdigit() and compact[:2].isalpha()):
+        return None
+    spec = _IBAN_FORMATS.get(compact[:2])
+    if spec is None or len(compact) < spec[0]:
+        return None
+    length, bban = spec
+    value = compact[:length]
+    if bban.match(value[4:]) is None:
+        return None
+    if int((value[4:] + value[:4]).translate(_MOD97_TABLE)) % 97 != 1:
+        return None
+    stop = _cut(text, start, length)
+    if stop is None or not std_iban.is_valid(value):
+        return None
+    return Finding("iban", start, stop, text[start:stop], value[:2], "stdnum.iban", STRONG)
+
+
+_VAT_PREFIXES = frozenset(
+    "AT BE BG CY CZ DE DK EE EL ES FI FR HR HU IE IT LT LU LV MT NL PL PT RO SE SI SK XI".split()
+)
+# After the country prefix: the lengths and shape the number may have (stdnum decides after).
+_VAT_FORMATS: dict[str, tuple[tuple[int, ...], re.Pattern[str]]] = {
+    cc: (lengths, re.compile(shape))
+    for cc, lengths, shape in (
+        ("AT", (9,), r"U\d{8}"), ("BE", (10, 9), r"\d{9,10}"), ("BG", (10, 9), r"\d{9,10}"),
+        ("CY", (9,), r"\d{8}[A-Z]"), ("CZ", (10, 9, 8), r"\d{8,10}"), ("DE", (9,), r"\d{9}"),
+        ("DK", (8,), r"\d{8}"), ("EE", (9,), r"\d{9}"), ("EL", (9, 8), r"\d{8,9}"),
+        ("ES", (9,), r"[0-9A-Z]\d{7}[0-9A-Z]"), ("FI", (8,), r"\d{8}"),
+        ("FR", (11,), r"[0-9A-Z]{2}\d{9}"), ("HR", (11,), r"\d{11}"), ("HU", (8,), r"\d{8}"),
+        ("IE", (9, 8), r"\d[0-9A-Z+*]\d{5}[A-Z]{1,2}"), ("IT", (11,), r"\d{11}"),
+        ("LT", (12, 9), r"\d{9}|\d{12}"), ("LU", (8,), r"\d{8}"), ("LV", (11,), r"\d{11}"),
+        ("MT", (8,), r"\d{8}"), ("NL", (12,), r"\d{9}B\d{2}"), ("PL", (10,), r"\d{10}"),
+        ("PT", (9,), r"\d{9}"), ("RO", (10, 9, 8, 7, 6, 5, 4, 3, 2), r"\d{2,10}"),
+        ("SE", (12,), r"\d{10}01"), ("SI", (8,), r"\d{8}"), ("SK", (10,), r"\d{10}"),
+        ("XI", (12, 9, 5), r"\d{9}|\d{12}|GD\d{3}|HA\d{3}"),
+    )
+}  # fmt: skip
+
+
+def _vat(text: str, start: int, compact: str) -> Finding | None:
+    if not text[start].isupper():  # "de 123456789" is Spanish or French, not a German VAT number
+        return None
+    country = compact[:2]
+    spec = _VAT_FORMATS.get(country)
     if spec is None:
         return None
-    stop = _cut(text, start, end, spec)
-    if stop is None or (stop < len(text) and text[stop].isalnum()):
-        return None
-    value = text[start:stop]
-    if std_iban.is_valid(_compact(value)):
-        return Finding("iban", start, stop, value, country, "stdnum.iban", STRONG)
+    for length in spec[0]:
+        number = compact[2 : length + 2]
+        if len(number) < length or spec[1].fullmatch(number) is None:
+            continue
+        stop = _cut(text, start, length + 2)
+        if stop is not None and eu_vat.is_valid(compact[: length + 2]):
+            found = "GR" if country == "EL" else country
+            return Finding("vat_id", start, stop, text[start:stop], found, "stdnum.eu.vat", STRONG)
     return None
 
 
-def _vat(text: str, start: int, end: int) -> Finding | None:
-    head = text[start : start + 2]
-    if not head.isupper():  # "de 123456789" is Spanish or French, not a German VAT number
-        return None
-    # try the longest prefix ending on an alphanumeric first, then shorter ones
-    for stop in range(end, start + 9, -1):
-        if not text[stop - 1].isalnum():
-            continue
-        if stop < len(text) and text[stop].isalnum() and text[stop - 1].isalnum():
-            continue
-        value = text[start:stop]
-        if eu_vat.is_valid(_compact(value)):
-            country = value[:2].upper()
-            country = "GR" if country == "EL" else country
-            return Finding("vat_id", start, stop, value, country, "stdnum.eu.vat", STRONG)
-    return None
-
-
-def _simple(kind: str, country: str, module: object, validator: str, keep_dash: bool = False):  # type: ignore[no-untyped-def]
+def _simple(
+    kind: str, country: str, module: object, validator: str, keep_dash: bool = False
+) -> Callable[[str, int, int], Finding | None]:
     def check(text: str, start: int, end: int) -> Finding | None:
         value = text[start:end]
         if module.is_valid(value.upper() if keep_dash else _compact(value)):  # type: ignore[attr-defined]
@@ -108,87 +223,120 @@ def _simple(kind: str, country: str, module: object, validator: str, keep_dash: 
     return check
 
 
-_CHECKS = {
-    "iban": _iban,
-    "vat": _vat,
+_ON_COMPACT: dict[str, Callable[[str, int, str], Finding | None]] = {"iban": _iban, "vat": _vat}
+_CHECKS: dict[str, Callable[[str, int, int], Finding | None]] = {
     "cf": _simple("national_id", "IT", it_cf, "stdnum.it.codicefiscale"),
     "dni": _simple("national_id", "ES", es_dni, "stdnum.es.dni"),
     "nie": _simple("national_id", "ES", es_nie, "stdnum.es.nie"),
     "hetu": _simple("national_id", "FI", fi_hetu, "stdnum.fi.hetu", keep_dash=True),
     "ptcc": _simple("national_id", "PT", pt_cc, "stdnum.pt.cc"),
+    "nir_corsica": _simple("national_id", "FR", fr_nir, "stdnum.fr.nir"),
 }
+_DIGIT_FIRST = ("dni", "hetu", "ptcc")
 
 
-_KNOWN_IBAN_LENGTHS = {
-    "AD": 24, "AE": 23, "AL": 28, "AT": 20, "AZ": 28, "BA": 20, "BE": 16, "BG": 22, "BH": 22,
-    "BR": 29, "BY": 28, "CH": 21, "CR": 22, "CY": 28, "CZ": 24, "DE": 22, "DK": 18, "DO": 28,
-    "EE": 20, "EG": 29, "ES": 24, "FI": 18, "FO": 18, "FR": 27, "GB": 22, "GE": 22, "GI": 23,
-    "GL": 18, "GR": 27, "GT": 28, "HR": 21, "HU": 28, "IE": 22, "IL": 23, "IQ": 23, "IS": 26,
-    "IT": 27, "JO": 30, "KW": 30, "KZ": 20, "LB": 28, "LC": 32, "LI": 21, "LT": 20, "LU": 20,
-    "LV": 21, "MC": 27, "MD": 24, "ME": 22, "MK": 19, "MR": 27, "MT": 31, "MU": 30, "NL": 18,
-    "NO": 15, "PK": 24, "PL": 28, "PS": 29, "PT": 25, "QA": 29, "RO": 24, "RS": 22, "SA": 24,
-    "SC": 31, "SE": 24, "SI": 19, "SK": 24, "SM": 27, "ST": 25, "SV": 28, "TL": 23, "TN": 24,
-    "TR": 26, "UA": 29, "VA": 22, "VG": 24, "XK": 20,
-}  # fmt: skip
-_IBAN_LENGTHS = _KNOWN_IBAN_LENGTHS
+def _kinds(letters: str) -> tuple[str, ...]:
+    """The patterns to try after these leading letters."""
+    n = len(letters)
+    if n == 1:
+        return ("nie",) if letters in "XYZ" else ()
+    if n == 6:
+        return ("cf",)
+    if n > 4 or (n > 2 and letters[:2] not in _VAT_PREFIXES):
+        return ()
+    if n == 2:
+        kinds = ("iban",) if letters in _IBAN_FORMATS else ()
+        return (*kinds, "vat") if letters in _VAT_PREFIXES else kinds
+    return ("vat",)  # ATU..., FRXX..., ESX...: a prefix and letters of the number
 
 
-def _digit_first(text: str, p: int, run: int) -> tuple[str, ...]:
-    """Which digit-first patterns can start at ``p`` (a run of ``run`` digits): cheap tests."""
-    after = text[p + run : p + run + 1]
-    if run == 6 and after and after in "-+ABCDEFUVWXYabcdefuvwxy":
-        return ("hetu",)
-    if run == 8 and (after.isalpha() or after in (" ", "-")):
-        return ("dni", "ptcc")
-    if run == 9 and after.isalpha():
-        return ("ptcc",)
-    if run in (1, 2) and after == ".":
-        return ("dni",)
-    return ()
+_CANDIDATE_RE = re.compile(
+    rf"[0-9](?<![0-9].)(?:{_letter_lookbehinds()}|(?P<digit>(?i:(?={_DIGIT_FIRST_REST}))))"
+)
+_DIGIT_FIRST_AT = re.compile(rf"[0-9](?={_DIGIT_FIRST_REST})", re.IGNORECASE)
 
 
-def _candidates(text: str, p: int, run: int) -> list[tuple[int, tuple[str, ...]]]:
-    ws = p
-    while ws > 0 and p - ws < 7 and text[ws - 1].isalnum():
-        ws -= 1
-    out: list[tuple[int, tuple[str, ...]]] = []
-    if ws < p:
-        if ws > 0 and text[ws - 1].isalnum():
-            return out  # digits inside a long word: a hash, a code
-        out.append((ws, _LETTER_FIRST))
+def _starts(m: re.Match[str]) -> tuple[tuple[int, tuple[str, ...]], ...]:
+    """Where the identifier a candidate proposes may start, and its possible kinds."""
+    name = m.lastgroup
+    assert name is not None
+    if name == "digit":
+        return ((m.start(), _DIGIT_FIRST),)
+    start = m.start(name)
+    if name.startswith("cc"):
+        kinds = _kinds(m.group(name).upper())
+    elif name.startswith("vat"):
+        kinds = ("vat",)
+    elif name.startswith("nie"):
+        kinds = ("nie",)
+    elif name.startswith("sp"):
+        kinds = ("iban", "vat")
     else:
-        if p >= 3 and text[p - 1] in " .-" and text[p - 3 : p - 1] in _VAT_SET:
-            out.append((p - 3, ("vat",)))
-        elif p >= 4 and text[p - 1] in " .-" and text[p - 4 : p - 1] == "ATU":
-            out.append((p - 4, ("vat",)))
-        elif (
-            p >= 2
-            and text[p - 1] in " .-"
-            and text[p - 2] in "XYZxyz"
-            and (p == 2 or not text[p - 3].isalnum())
-        ):
-            out.append((p - 2, ("nie",)))
-        kinds = _digit_first(text, p, run)
-        if kinds:
-            out.append((p, kinds))
-    return out
+        kinds = ("cf",)
+    first = ((start, kinds),) if kinds else ()
+    # the digit-first lookahead was not tried (an alternative before it matched)
+    if _DIGIT_FIRST_AT.match(m.string, m.start()) is not None:
+        return (*first, (m.start(), _DIGIT_FIRST))
+    return first
 
 
 def detect_alnum(text: str) -> Iterator[Finding]:
     consumed = 0
-    for d in _DIGIT_RE.finditer(text):
-        p = d.start()
-        if p < consumed:
+    for c in _CANDIDATE_RE.finditer(text):
+        if c.start() < consumed:
             continue
-        for start, kinds in _candidates(text, p, d.end() - p):
-            if start > 0 and text[start - 1].isalnum():
+        for start, kinds in _starts(c):
+            if start < consumed:
                 continue
-            found = None
-            for kind in kinds:
-                m = _RX[kind].match(text, start)
-                if m is not None and (found := _CHECKS[kind](text, start, m.end())):
-                    break
+            found = _first(text, start, kinds)
             if found is not None:
                 yield found
                 consumed = found.end
                 break
+    if "2" in text:
+        yield from _corsican_nirs(text)
+
+
+def _window(text: str, start: int) -> str:
+    """The compact form of the window at ``start``: 40 characters, which hold any IBAN or VAT
+    number written with single separators, or up to ``_WINDOW`` when that is not enough."""
+    stop = _WINDOW_RE.match(text, start, start + 40).end()  # type: ignore[union-attr]
+    compact = _compact(text[start:stop])
+    if len(compact) < 34 and stop == start + 40:
+        stop = _WINDOW_RE.match(text, start, start + _WINDOW).end()  # type: ignore[union-attr]
+        compact = _compact(text[start:stop])
+    return compact
+
+
+def _first(text: str, start: int, kinds: tuple[str, ...]) -> Finding | None:
+    """The first of ``kinds`` that is valid at ``start``."""
+    compact = None
+    for kind in kinds:
+        on_compact = _ON_COMPACT.get(kind)
+        if on_compact is not None:
+            if compact is None:
+                compact = _window(text, start)
+            found = on_compact(text, start, compact)
+        else:
+            m = _RX[kind].match(text, start)
+            found = _CHECKS[kind](text, start, m.end()) if m is not None else None
+        if found is not None:
+            return found
+    return None
+
+
+def _corsican_nirs(text: str) -> Iterator[Finding]:
+    """NIRs of people born in Corsica: the five digits before the department, walked back."""
+    for m in _CORSICA_RE.finditer(text):
+        k, digits = m.start(), 0
+        while k > 0 and digits < 5 and m.start() - k < 25:
+            c = text[k - 1]
+            if c.isdigit():
+                digits += 1
+            elif c not in _SEP_SET:
+                break
+            k -= 1
+        if digits == 5 and (k == 0 or not text[k - 1].isalnum()):
+            full = _RX["nir_corsica"].match(text, k)
+            if full is not None and (found := _CHECKS["nir_corsica"](text, k, full.end())):
+                yield found

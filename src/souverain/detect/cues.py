@@ -97,35 +97,48 @@ def _cue_regex(words: Iterable[str]) -> re.Pattern[str]:
 
 
 _KIND_RE = {kind: _cue_regex(words) for kind, words in CUES.items()}
+# All cue words in one pattern (a context is read once, whichever kinds are asked about): a
+# match is a word start followed by a cue word; which kinds it is, the word says.
+_ANY_RE = _cue_regex(w for words in CUES.values() for w in words)
+_KINDS_OF: dict[str, frozenset[str]] = {}
+for _kind, _words in CUES.items():
+    for _w in _words:
+        _KINDS_OF[_w] = _KINDS_OF.get(_w, frozenset()) | {_kind}
 
 CONTEXT_CHARS = 64
 
 
+def _kinds_in(lowered: str) -> frozenset[str]:
+    found: frozenset[str] = frozenset()
+    for m in _ANY_RE.finditer(lowered):
+        # the trie matched the longest cue word here; shorter ones that are prefixes of it
+        # ("tel" in "telefon") are cues too
+        word = m.group()
+        found |= _KINDS_OF.get(word, frozenset())
+        for k in range(1, len(word)):
+            found |= _KINDS_OF.get(word[:k], frozenset())
+    return found
+
+
 class LazyCues:
-    """The cues of a context, looked up per kind only if a candidate asks (most never do).
+    """The cues of a context, looked up only if a candidate asks (most never do).
 
     ``context`` is the text, or a function that returns it (called once, on the first ask).
     """
 
-    __slots__ = ("_context", "_seen")
+    __slots__ = ("_context", "_kinds")
 
     def __init__(self, context: str | Callable[[], str]):
         self._context = context
-        self._seen: dict[str, bool] = {}
+        self._kinds: frozenset[str] | None = None
 
     def __contains__(self, kind: object) -> bool:
-        assert isinstance(kind, str)
-        hit = self._seen.get(kind)
-        if hit is None:
-            if not isinstance(self._context, str):
-                self._context = self._context()
-            if not self._seen:
-                self._context = self._context.lower()
-            hit = self._seen[kind] = _KIND_RE[kind].search(self._context) is not None
-        return hit
+        if self._kinds is None:
+            context = self._context if isinstance(self._context, str) else self._context()
+            self._kinds = _kinds_in(context.lower()) if context else frozenset()
+        return kind in self._kinds
 
 
 def cues_in(context: str) -> frozenset[str]:
     """Every cue kind found in ``context`` (the text just before a candidate)."""
-    lowered = context.lower()
-    return frozenset(k for k, rx in _KIND_RE.items() if rx.search(lowered))
+    return _kinds_in(context.lower())

@@ -41,6 +41,14 @@ class Finding:
     country: str | None = None
     validator: str | None = None
     confidence: int = field(default=STRONG, compare=False)
+    #: the value as the detectors saw it, in the normalised view (``text`` is the original
+    #: spelling); None when both are the same
+    normal: str | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def value(self) -> str:
+        """The normalised value (fullwidth, invisible characters and odd spaces undone)."""
+        return self.text if self.normal is None else self.normal
 
     @property
     def category(self) -> str:
@@ -65,16 +73,31 @@ class Finding:
 
 
 def resolve_overlaps(findings: list[Finding]) -> list[Finding]:
-    """Keep one finding per span: the most trusted, then the longest, then the earliest."""
+    """Keep one finding per span: the most trusted, then the longest, then the earliest.
+
+    Linear in the findings' total length (plus a sort): most lists have no overlap at all and
+    are returned sorted; otherwise a coverage map of the spans already kept answers "does this
+    one overlap a kept one" without comparing it to every kept span."""
     if len(findings) < 2:
         return sorted(findings, key=lambda f: f.start)
+    by_start = sorted(findings, key=lambda f: (f.start, f.end))
+    reach = -1
+    for f in by_start:
+        if f.start < reach:
+            break
+        reach = max(reach, f.end)
+    else:
+        return by_start
     ranked = sorted(findings, key=lambda f: (-f.confidence, f.start - f.end, f.start))
+    low = by_start[0].start
+    covered = bytearray(max(f.end for f in findings) - low)
     kept: list[Finding] = []
-    taken: list[tuple[int, int]] = []
     for f in ranked:
-        if any(f.start < e and s < f.end for s, e in taken):
-            continue
+        a, b = f.start - low, f.end - low
+        if b > a:
+            if covered.find(1, a, b) >= 0:
+                continue
+            covered[a:b] = b"\x01" * (b - a)
         kept.append(f)
-        taken.append((f.start, f.end))
     kept.sort(key=lambda f: f.start)
     return kept

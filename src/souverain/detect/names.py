@@ -134,7 +134,10 @@ PARTICLES = frozenset(
 _CAP = r"[A-ZÀ-ÖØ-ÞĀ-ſ][^\W\d_]*(?:['’\-][^\W\d_]+)*"
 _PART = "|".join(sorted(PARTICLES, key=len, reverse=True))
 CAPWORD_RE = re.compile(_CAP)
-SEQ_RE = re.compile(rf"{_CAP}(?:[ \t]+(?:(?:{_PART})[ \t]+){{0,2}}{_CAP}){{0,4}}")
+# in a sequence, a word glued to digits ("FR76", "A4") is not a name: possessive, so that the
+# engine does not retry the word shorter
+_SEQ_WORD = r"[A-ZÀ-ÖØ-ÞĀ-ſ][^\W\d_]*+(?:['’\-][^\W\d_]++)*+(?![0-9])"
+SEQ_RE = re.compile(rf"{_SEQ_WORD}(?:[ \t]++(?:(?:{_PART})[ \t]+){{0,2}}{_SEQ_WORD}){{0,4}}")
 _BEFORE_TITLE_RE = re.compile(
     r"(?:^|[\s(,;])(?:" + "|".join(re.escape(t) for t in sorted(TITLES, key=len, reverse=True))
     + r")\.?[ \t]+$",

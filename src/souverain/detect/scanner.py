@@ -1,10 +1,16 @@
-"""The :class:`Scanner`: built once (per config), then ``scan(text)`` for every request text."""
+"""The :class:`Scanner`: built once (per config), then ``scan(text)`` for every request text.
+
+Detectors read the normalised view of the text (:mod:`souverain.detect.normalise`); the
+findings' offsets and ``text`` are those of the original, so that a placeholder replaces the
+value as the client spelled it.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
 from souverain.detect.finding import FINDING_TYPES, Finding, resolve_overlaps
+from souverain.detect.normalise import View, view, warm
 from souverain.detect.registry import ScannerOptions, iter_detectors
 
 
@@ -31,14 +37,47 @@ class Scanner:
         if self.types is not None and (unknown := self.types - set(FINDING_TYPES)):
             raise ValueError(f"unknown finding types: {sorted(unknown)}")
         self._detectors = iter_detectors(self.options, detectors)
+        warm()
 
     def scan(self, text: str) -> list[Finding]:
         """Findings sorted by start, non-overlapping (the validated, more specific one wins)."""
         if not text:
             return []
+        seen = view(text)
+        found = self.scan_normalised(seen.text)
+        return found if seen.text is text else _to_original(seen, found)
+
+    def scan_normalised(self, text: str) -> list[Finding]:
+        """Findings in a text that is already a normalised view (offsets into it)."""
         found: list[Finding] = []
         for detector in self._detectors:
             found.extend(detector(text))
         if self.types is not None:
             found = [f for f in found if f.type in self.types]
         return resolve_overlaps(found)
+
+
+def _to_original(seen: View, found: list[Finding]) -> list[Finding]:
+    """Findings of the view with the original's offsets and spelling."""
+    out: list[Finding] = []
+    floor = 0
+    for f in found:
+        start, end = seen.span(f.start, f.end)
+        start = max(start, floor)  # two findings inside one expanded character: keep order
+        if end <= start:
+            continue
+        floor = end
+        text = seen.original[start:end]
+        out.append(
+            Finding(
+                f.type,
+                start,
+                end,
+                text,
+                f.country,
+                f.validator,
+                f.confidence,
+                None if text == f.text else f.text,
+            )
+        )
+    return out

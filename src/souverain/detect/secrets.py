@@ -21,7 +21,7 @@ SECRET_PATTERNS: tuple[tuple[str, str], ...] = (
     ("aws_access_key", r"\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b"),
     (
         "aws_secret_key",
-        r"(?i:aws_?secret_?access_?key)[\"']?\s*[:=]\s*[\"']?(?P<v>[A-Za-z0-9/+=]{40})\b",
+        r"(?i:aws_?secret_?access_?key)[\"']?\s{0,8}[:=]\s{0,8}[\"']?(?P<v>[A-Za-z0-9/+=]{40})\b",
     ),
     ("github", r"\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b"),
     ("gitlab", r"\bglpat-[A-Za-z0-9_\-]{20,}"),
@@ -38,8 +38,8 @@ SECRET_PATTERNS: tuple[tuple[str, str], ...] = (
     (
         "assignment",
         r"(?i:\b(?:password|passwd|pwd|passwort|mot de passe|contraseña|secret|api[_\-]?key|"
-        r"access[_\-]?token|auth[_\-]?token|client[_\-]?secret))[\"']?\s*[:=]\s*[\"']?"
-        r"(?P<v>(?=[^\s\"',;]*\d)(?=[^\s\"',;]*[A-Za-z])[^\s\"',;]{8,200})",
+        r"access[_\-]?token|auth[_\-]?token|client[_\-]?secret))[\"']?\s{0,8}[:=]\s{0,8}[\"']?"
+        r"(?P<v>(?=[^\s\"',;]{0,199}\d)(?=[^\s\"',;]{0,199}[A-Za-z])[^\s\"',;]{8,200})",
     ),
 )
 
