@@ -1,4 +1,5 @@
-"""``souverain ledger verify|export``: check the hash chain, export rows (jsonl, OpenTelemetry)."""
+"""``souverain ledger verify|checkpoint|export``: check the hash chain (read-only, against signed
+checkpoints), anchor its head, export rows (jsonl, OpenTelemetry)."""
 
 from __future__ import annotations
 
@@ -77,30 +78,115 @@ def parse_time(value: str | None, option: str) -> datetime | None:
         raise typer.BadParameter(str(exc), param_hint=option) from None
 
 
+UrlOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--url",
+        help="This ledger (a SQLite file or postgresql:// URL) instead of the config's: what an auditor holding only the database needs.",
+    ),
+]
+KeyFileOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--key-file",
+        help="Read the checkpoint signing key from this file (default: $SOUVERAIN_LEDGER_SIGNING_KEY).",
+    ),
+]
+
+
+def open_readonly(config: Path | None, url_override: str | None) -> Any:
+    """Open the ledger read-only (changing no byte, never migrating); exit 3 if there is none."""
+    from souverain.ledger import LedgerError
+    from souverain.ledger.readonly import open_readonly as open_ro
+
+    url = url_override if url_override else ledger_url(config)
+    try:
+        return open_ro(url)
+    except LedgerError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(3) from None
+
+
+def signing_key(key_file: Path | None) -> bytes:
+    from souverain.ledger.checkpoint import CheckpointError, load_key
+
+    try:
+        return load_key(key_file)
+    except CheckpointError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+
+
 @ledger_app.command()
 def verify(
     config: ConfigOpt = None,
-    url: Annotated[
-        str | None,
+    url: UrlOpt = None,
+    checkpoint: Annotated[
+        Path | None,
         typer.Option(
-            "--url",
-            help="Verify this ledger (a SQLite file or postgresql:// URL) without a config: what an auditor holding only the database needs.",
+            "--checkpoint",
+            help="Also check against this signed checkpoint file, or every *.json in this directory: rows missing at or before a checkpoint (truncation), a re-hashed chain or a bad signature fail.",
         ),
     ] = None,
+    key_file: KeyFileOpt = None,
 ) -> None:
-    """Check the whole hash chain. Exits 1 naming the first edited, deleted, inserted or
-    reordered row; prints the head hash to record elsewhere."""
-    with open_ledger(config, url) as ledger:
+    """Check the whole hash chain, read-only (no byte of the database changes). Exits 1 naming
+    the first edited, deleted, inserted or reordered row or failed checkpoint; 3 when there is
+    no ledger there; prints the head hash."""
+    from souverain.ledger import checkpoint as cp
+
+    docs = None
+    if checkpoint is not None:
+        key = signing_key(key_file)
+        try:
+            docs = cp.load(checkpoint)
+        except cp.CheckpointError as exc:
+            err.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(2) from None
+    with open_readonly(config, url) as ledger:
         result = ledger.verify()
-    if not result.ok:
-        err.print(f"[red]ledger verification FAILED[/red] at {result.first}")
-        for problem in result.problems[1:10]:
+        cp_problems = cp.check(ledger, docs, key) if docs is not None else []
+    problems = [str(p) for p in result.problems] + [str(p) for p in cp_problems]
+    if problems:
+        err.print(f"[red]ledger verification FAILED[/red] at {problems[0]}")
+        for problem in problems[1:10]:
             err.print(f"  also: {problem}")
         raise typer.Exit(1)
+    anchored = f"; {len(docs)} checkpoint(s) ok" if docs is not None else ""
     print(
         f"ok: {result.rows_checked} sealed rows, {result.pending} pending; "
-        f"head seq {result.head_seq} {result.head_hash}"
+        f"head seq {result.head_seq} {result.head_hash}{anchored}"
     )
+
+
+@ledger_app.command()
+def checkpoint(
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Write the checkpoint here (default: stdout)."),
+    ] = None,
+    config: ConfigOpt = None,
+    url: UrlOpt = None,
+    key_file: KeyFileOpt = None,
+) -> None:
+    """Write a signed checkpoint of the chain head (seq, head_hash, time, key id, HMAC-SHA256
+    signature). Keep it outside the database; `ledger verify --checkpoint` checks against it."""
+    import json
+
+    from souverain.ledger import checkpoint as cp
+
+    key = signing_key(key_file)
+    with open_readonly(config, url) as ledger:
+        result = ledger.verify()
+        if not result.ok:
+            err.print(f"[red]refusing to checkpoint a broken chain:[/red] {result.first}")
+            raise typer.Exit(1)
+        doc = cp.make(ledger, key)
+    if out is None:
+        print(json.dumps(doc, indent=2, sort_keys=True))
+    else:
+        cp.write(doc, out)
+        err.print(f"checkpoint of seq {doc['seq']} written to {out}")
 
 
 @ledger_app.command()

@@ -60,15 +60,99 @@ def _readable(row: Any) -> dict[str, Any]:
     return out
 
 
-class Ledger:
+class LedgerReader:
+    """Reading a ledger: rows, spend, head, verify. :class:`Ledger` adds the writer; an auditor's
+    read-only view (:func:`souverain.ledger.readonly.open_readonly`) is a bare reader."""
+
+    def __init__(self, url: str, read_engine: Engine) -> None:
+        self.url = url
+        self.read_engine = read_engine
+
+    def close(self) -> None:
+        self.read_engine.dispose()
+
+    def __enter__(self) -> LedgerReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- reading ---------------------------------------------------------------------------------
+    def rows(
+        self,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        kind: str | list[str] | None = None,
+        *,
+        statuses: tuple[str, ...] | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """Rows in chain order (pending rows last), as dicts; ``until`` is exclusive."""
+        query = select(T)
+        if since is not None:
+            query = query.where(T.c.ts >= as_utc(since))
+        if until is not None:
+            query = query.where(T.c.ts < as_utc(until))
+        if kind is not None:
+            query = query.where(T.c.kind.in_([kind] if isinstance(kind, str) else kind))
+        if statuses is not None:
+            query = query.where(T.c.status.in_(statuses))
+        query = query.order_by(T.c.seq.is_(None), T.c.seq, T.c.id)
+        try:
+            with self.read_engine.connect() as conn:
+                for found in conn.execution_options(yield_per=1000).execute(query):
+                    yield _readable(found)
+        except SQLAlchemyError as exc:
+            raise LedgerUnavailable(f"ledger unavailable: {exc}") from exc
+
+    def spend(
+        self,
+        by: str,
+        name: str,
+        since: Sequence[datetime],
+        *,
+        kind: str = "request",
+    ) -> tuple[float, ...]:
+        """Sum of ``cost_eur`` of the rows of ``kind`` whose ``by`` column (``api_key_name`` or
+        ``use_case``) is ``name``, once for each start time in ``since`` (``ts >= start``), in
+        one indexed query. Every status counts; a NULL cost (pending, unpriced) counts as 0.
+        Blocking: call it off the event loop. See :mod:`souverain.ledger.budgets`."""
+        if by not in _SPEND_COLUMNS:
+            raise ValueError(f"by={by!r}: expected one of {', '.join(_SPEND_COLUMNS)}")
+        if not since:
+            return ()
+        starts = [as_utc(s) for s in since]
+        cost = func.coalesce(T.c.cost_eur, 0.0)
+        query = select(
+            *(func.coalesce(func.sum(case((T.c.ts >= s, cost), else_=0.0)), 0.0) for s in starts)
+        ).where(T.c[by] == name, T.c.kind == kind, T.c.ts >= min(starts))
+        try:
+            with self.read_engine.connect() as conn:
+                found = conn.execute(query).one()
+        except SQLAlchemyError as exc:
+            raise LedgerUnavailable(f"ledger unavailable: {exc}") from exc
+        return tuple(float(v) for v in found)
+
+    def head(self) -> tuple[int, str]:
+        """The chain head: (seq of the last sealed row, its hash). Anchor it elsewhere."""
+        with self.read_engine.connect() as conn:
+            found = conn.execute(select(H.c.seq, H.c.head_hash).where(H.c.id == 1)).one()
+        return int(found.seq), str(found.head_hash)
+
+    def verify(self) -> Any:
+        """Check the whole chain; see :func:`souverain.ledger.verify.verify`."""
+        from souverain.ledger.verify import verify
+
+        return verify(self)
+
+
+class Ledger(LedgerReader):
     """The request ledger. Build with :meth:`open`; one instance per process is enough."""
 
     def __init__(
         self, url: str, engine: Engine, read_engine: Engine, *, stale_after_s: float, batch_max: int
     ) -> None:
-        self.url = url
+        super().__init__(url, read_engine)
         self.engine = engine
-        self.read_engine = read_engine
         self.stale_after_s = stale_after_s
         self.batch_max = batch_max
         self.writer_id = owners.writer_id()
@@ -185,73 +269,6 @@ class Ledger:
         inner.add_done_callback(relay)
         return outer
 
-    # -- reading ---------------------------------------------------------------------------------
-    def rows(
-        self,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        kind: str | list[str] | None = None,
-        *,
-        statuses: tuple[str, ...] | None = None,
-    ) -> Iterator[dict[str, Any]]:
-        """Rows in chain order (pending rows last), as dicts; ``until`` is exclusive."""
-        query = select(T)
-        if since is not None:
-            query = query.where(T.c.ts >= as_utc(since))
-        if until is not None:
-            query = query.where(T.c.ts < as_utc(until))
-        if kind is not None:
-            query = query.where(T.c.kind.in_([kind] if isinstance(kind, str) else kind))
-        if statuses is not None:
-            query = query.where(T.c.status.in_(statuses))
-        query = query.order_by(T.c.seq.is_(None), T.c.seq, T.c.id)
-        try:
-            with self.read_engine.connect() as conn:
-                for found in conn.execution_options(yield_per=1000).execute(query):
-                    yield _readable(found)
-        except SQLAlchemyError as exc:
-            raise LedgerUnavailable(f"ledger unavailable: {exc}") from exc
-
-    def spend(
-        self,
-        by: str,
-        name: str,
-        since: Sequence[datetime],
-        *,
-        kind: str = "request",
-    ) -> tuple[float, ...]:
-        """Sum of ``cost_eur`` of the rows of ``kind`` whose ``by`` column (``api_key_name`` or
-        ``use_case``) is ``name``, once for each start time in ``since`` (``ts >= start``), in
-        one indexed query. Every status counts; a NULL cost (pending, unpriced) counts as 0.
-        Blocking: call it off the event loop. See :mod:`souverain.ledger.budgets`."""
-        if by not in _SPEND_COLUMNS:
-            raise ValueError(f"by={by!r}: expected one of {', '.join(_SPEND_COLUMNS)}")
-        if not since:
-            return ()
-        starts = [as_utc(s) for s in since]
-        cost = func.coalesce(T.c.cost_eur, 0.0)
-        query = select(
-            *(func.coalesce(func.sum(case((T.c.ts >= s, cost), else_=0.0)), 0.0) for s in starts)
-        ).where(T.c[by] == name, T.c.kind == kind, T.c.ts >= min(starts))
-        try:
-            with self.read_engine.connect() as conn:
-                found = conn.execute(query).one()
-        except SQLAlchemyError as exc:
-            raise LedgerUnavailable(f"ledger unavailable: {exc}") from exc
-        return tuple(float(v) for v in found)
-
-    def head(self) -> tuple[int, str]:
-        """The chain head: (seq of the last sealed row, its hash). Anchor it elsewhere."""
-        with self.read_engine.connect() as conn:
-            found = conn.execute(select(H.c.seq, H.c.head_hash).where(H.c.id == 1)).one()
-        return int(found.seq), str(found.head_hash)
-
-    def verify(self) -> Any:
-        """Check the whole chain; see :func:`souverain.ledger.verify.verify`."""
-        from souverain.ledger.verify import verify
-
-        return verify(self)
-
 
 def _as_ledger_error(exc: BaseException, url: str) -> LedgerError:
     if isinstance(exc, LedgerError):
@@ -268,4 +285,4 @@ def _as_ledger_error(exc: BaseException, url: str) -> LedgerError:
     return err
 
 
-__all__ = ["FINAL_STATUSES", "Ledger", "LedgerError", "LedgerUnavailable"]
+__all__ = ["FINAL_STATUSES", "Ledger", "LedgerError", "LedgerReader", "LedgerUnavailable"]

@@ -30,7 +30,7 @@ from souverain.ledger.record import FINAL_STATUSES, GENESIS_HASH, row_hash
 from souverain.ledger.schema import ledger as T
 
 if TYPE_CHECKING:
-    from souverain.ledger.store import Ledger
+    from souverain.ledger.store import LedgerReader as Ledger
 
 ProblemKind = Literal["edited", "deleted", "inserted", "reordered"]
 
