@@ -41,7 +41,10 @@ def _readonly_engine(url: str) -> Engine:
         return engine
     path = sa_url.database
     if not path or path == ":memory:" or not Path(path).is_file():
-        raise NoLedgerHere(f"no ledger here: {path or '(no file)'} is not a file")
+        raise NoLedgerHere(
+            f"no ledger here: no ledger at {path or '(no file)'} (has `souverain serve` run with "
+            "this config? check ledger.url)"
+        )
     file = Path(path).resolve()
     # With no -wal file every committed row is in the main file: ``immutable`` reads it without
     # creating -wal/-shm (``mode=ro`` alone would create them). With a -wal file (a writer is
