@@ -289,10 +289,50 @@ async def test_metrics_count_requests_and_refusals(app) -> None:
     assert "souverain_request_duration_seconds_bucket" in text
 
 
-async def test_metrics_need_a_key_when_keys_are_configured() -> None:
-    app = create_app(config(keys=True))
+async def test_metrics_need_an_admin_key_when_keys_are_configured() -> None:
+    cfg = config(keys=True)
+    cfg.api_keys[0].admin = True  # "all" is the admin; "kyc-team" is not
+    app = create_app(cfg)
     install(app, FakeBackend("first"), FakeBackend("second"))
     async with client_for(app) as c:
         assert_openai_error(await c.get("/metrics"), 401)
+        other = await c.get("/metrics", headers={"Authorization": f"Bearer {KEY_KYC}"})
+        assert_openai_error(other, 403)
+        assert other.json()["error"]["code"] == "admin_key_required"
+        assert "souverain_requests" not in other.text
         ok = await c.get("/metrics", headers={"Authorization": f"Bearer {KEY_ALL}"})
         assert ok.status_code == 200 and "souverain_requests" in ok.text
+
+
+async def test_metrics_public_opts_out() -> None:
+    cfg = config(keys=True)
+    cfg.metrics.public = True
+    app = create_app(cfg)
+    install(app, FakeBackend("first"), FakeBackend("second"))
+    async with client_for(app) as c:
+        assert (await c.get("/metrics")).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"{not json", b'{"model": 12}', b"x" * 10_000, b'{"model": "default", "messages": "no"}'],
+)
+@pytest.mark.parametrize("auth", [None, "Bearer sk-sov-wrong", "Basic abc"])
+async def test_unauthenticated_gets_401_before_the_body_is_read(
+    body: bytes, auth: str | None
+) -> None:
+    app = create_app(config(keys=True))  # max body 4096: the 10 kB body would be 413
+    install(app, FakeBackend("first"), FakeBackend("second"))
+    headers = {"content-type": "application/json"} | ({"Authorization": auth} if auth else {})
+    async with client_for(app) as c:
+        for path in ("/v1/chat/completions", "/v1/completions", "/v1/nope"):
+            resp = await c.post(path, content=body, headers=headers)
+            assert_openai_error(resp, 401)
+            assert resp.headers["www-authenticate"] == "Bearer"
+        # the same body with a valid key is judged on its merits
+        ok_headers = headers | {"Authorization": f"Bearer {KEY_ALL}"}
+        resp = await c.post("/v1/chat/completions", content=body, headers=ok_headers)
+        assert resp.status_code in (400, 413, 422)
+        metrics = app.state.runtime.metrics
+        code = "missing_api_key" if auth is None else "invalid_api_key"
+        assert metrics.unauthenticated.labels(code)._value.get() == 3

@@ -16,6 +16,7 @@ from starlette.responses import Response
 
 from souverain import __version__
 from souverain.api.auth import KeyRing, authenticate
+from souverain.api.authfirst import AuthFirst
 from souverain.api.errors import APIError, error_response
 from souverain.api.limits import BodySizeLimit, BodyTooLarge, too_large_body
 from souverain.api.openai.router import router as openai_router
@@ -145,9 +146,17 @@ def create_app(
 
     @app.get("/metrics", tags=["ops"], include_in_schema=False)
     async def metrics(request: Request) -> Response:
-        """Prometheus metrics. With api_keys configured, any valid key is required (a scraper
-        sends it as a bearer token): the metrics name use cases, backends and costs."""
-        authenticate(request)
+        """Prometheus metrics. With api_keys configured, an admin key is required (a scraper
+        sends it as a bearer token): the metrics name every use case, backend and cost.
+        ``metrics.public: true`` serves them to anyone who can reach the port."""
+        if not config.metrics.public:
+            principal = authenticate(request)
+            if request.app.state.keyring.configured and not principal.admin:
+                raise APIError(
+                    403,
+                    "/metrics needs an admin key (api_keys[].admin: true), or metrics.public: true",
+                    code="admin_key_required",
+                )
         body, content_type = runtime.metrics.render()
         return Response(body, media_type=content_type)
 
@@ -162,6 +171,7 @@ def create_app(
         return Response(orjson.dumps(body), 200 if ready else 503, media_type="application/json")
 
     app.add_middleware(BodySizeLimit, max_bytes=config.server.max_body_bytes)
+    app.add_middleware(AuthFirst)  # outermost: 401 before any byte of the body is read
     return app
 
 

@@ -196,6 +196,12 @@ class LedgerConfig(Strict):
         return v
 
 
+class MetricsConfig(Strict):
+    """``GET /metrics``: with api_keys configured it needs an admin key unless ``public``."""
+
+    public: bool = False
+
+
 class ConsoleConfig(Strict):
     """The web console at ``/ui/`` (docs/console.md): opened by ``api_keys[].admin`` keys."""
 

@@ -12,6 +12,7 @@ from souverain.config.models import (
     BenchConfig,
     ConsoleConfig,
     LedgerConfig,
+    MetricsConfig,
     ServerConfig,
     SiteConfig,
     Strict,
@@ -37,6 +38,7 @@ class Config(Strict):
     ledger: LedgerConfig = Field(default_factory=LedgerConfig)
     bench: BenchConfig = Field(default_factory=BenchConfig)
     console: ConsoleConfig = Field(default_factory=ConsoleConfig)
+    metrics: MetricsConfig = Field(default_factory=MetricsConfig)
 
     # -- lookups ------------------------------------------------------------------------------------
     def backend(self, name: str) -> Any:

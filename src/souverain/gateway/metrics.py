@@ -33,6 +33,12 @@ class Metrics:
             ("use_case", "code"),
             registry=r,
         )
+        self.unauthenticated = Counter(
+            "souverain_unauthenticated",
+            "Requests refused with 401 before the body was read (never written to the ledger)",
+            ("code",),
+            registry=r,
+        )
         self.tokens = Counter("souverain_tokens", "Tokens", (*LABELS, "direction"), registry=r)
         self.cost = Counter(
             "souverain_cost_eur", "Cost in EUR (measured or estimated)", LABELS, registry=r
