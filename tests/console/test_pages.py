@@ -201,3 +201,58 @@ async def test_drills_page_shows_verdicts_and_what_breaks(
     research = re.search(r'<tr data-use-case="research" data-verdict="([^"]*)">', page)
     assert research and research.group(1) == report.verdicts()["research"]
     assert report.drill_id in page
+
+
+async def test_ledger_page_shows_the_last_checkpoint_and_a_truncation(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    from souverain.api.app import create_app
+    from souverain.config import parse_config
+    from souverain.ledger import checkpoint as cp
+    from tests.console.helpers import config_dict
+
+    monkeypatch.setenv(cp.KEY_ENV, "console-test-signing-key-0123456789")
+    sink = tmp_path / "anchors"
+    cfg = config_dict(
+        tmp_path,
+        ledger={"url": f"sqlite:///{tmp_path / 'ledger.db'}", "checkpoints": {"dir": str(sink)}},
+    )
+    app = create_app(parse_config(cfg))
+    await app.state.runtime.start(wait=False)
+    try:
+        ledger = ledger_of(app)
+        for r in rows():
+            ledger.write(r)
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://gw"
+        ) as client:
+            await login(client)
+            page = (await client.get("/ui/ledger")).text
+            assert 'data-checkpoint="none"' in page and "none yet in" in page
+            cp.write_to_dir(cp.make(ledger, cp.load_key()), sink)
+            resp = await client.post("/ui/ledger/verify", data={"csrf": csrf_of(page)})
+            page = (await client.get(resp.headers["location"])).text
+            assert 'data-checkpoint="ok" data-checkpoint-seq="8"' in page
+            assert 'data-chain="ok"' in page and "signature valid" in page
+            # cut the tail back to seq 5 and move the head: the rows left still chain up...
+            with ledger.engine.begin() as conn:
+                h5 = conn.execute(text("SELECT row_hash FROM ledger WHERE seq = 5")).scalar()
+                conn.execute(text("DELETE FROM ledger WHERE seq > 5"))
+                conn.execute(text("UPDATE ledger_chain SET seq = 5, head_hash = :h"), {"h": h5})
+            assert ledger.verify().ok
+            resp = await client.post("/ui/ledger/verify", data={"csrf": csrf_of(page)})
+            page = (await client.get(resp.headers["location"])).text
+            # ...but not against the checkpoint
+            assert 'data-chain="broken"' in page and 'data-checkpoint="broken"' in page
+            assert "truncated: the checkpoint names seq 8, the ledger ends at seq 5" in page
+    finally:
+        await app.state.runtime.close()
+
+
+async def test_ledger_page_says_when_no_checkpoint_directory_is_set(
+    gateway: Any, client: httpx.AsyncClient
+) -> None:
+    await login(client)
+    page = (await client.get("/ui/ledger")).text
+    assert 'data-checkpoint="none"' in page
+    assert "no checkpoint directory is configured" in page and "ledger.checkpoints.dir" in page

@@ -116,6 +116,14 @@ def serve(
         except LedgerError as exc:
             err.print(f"[red]error:[/red] the ledger cannot be opened: {exc}", highlight=False)
             raise typer.Exit(3) from None
+    if cfg.ledger.enabled and cfg.ledger.checkpoints is not None:
+        from souverain.ledger.checkpoint import CheckpointError, load_key
+
+        try:
+            load_key(cfg.ledger.checkpoints.key_file)
+        except CheckpointError as exc:
+            err.print(f"[red]error:[/red] ledger.checkpoints: {exc}", highlight=False)
+            raise typer.Exit(2) from None
     logging.basicConfig(
         level=log_level.value.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -246,6 +254,14 @@ def _start_warnings(cfg: Any) -> list[str]:
             warnings.append(
                 f"api key {k.name}: environment variable {k.env} is not set (the key is disabled)"
             )
+    checkpoints = cfg.ledger.checkpoints
+    if cfg.ledger.enabled and checkpoints is not None:
+        from souverain.ledger.checkpoint import CheckpointError, load_key
+
+        try:
+            load_key(checkpoints.key_file)
+        except CheckpointError as exc:
+            warnings.append(f"ledger.checkpoints: {exc} (serve refuses to start without it)")
     return warnings
 
 

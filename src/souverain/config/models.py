@@ -8,6 +8,7 @@ Backend-type specific models live with their backend (``souverain.backends.*``) 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -178,9 +179,20 @@ class ServerConfig(Strict):
     cors_origins: list[str] = Field(default_factory=list)
 
 
+class CheckpointConfig(Strict):
+    """Signed checkpoints written by the gateway itself (docs/ledger.md): a directory sink outside
+    the database; the key from ``SOUVERAIN_LEDGER_SIGNING_KEY`` or ``key_file``."""
+
+    dir: Path
+    every_rows: int = Field(1000, ge=1)
+    every_minutes: float = Field(60.0, gt=0)
+    key_file: Path | None = None
+
+
 class LedgerConfig(Strict):
     enabled: bool = True
     url: str | None = None  # default: SQLite in the data directory
+    checkpoints: CheckpointConfig | None = None
 
     @field_validator("url")
     @classmethod

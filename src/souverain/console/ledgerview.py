@@ -1,8 +1,9 @@
 """The ledger page: the latest rows that match the filters, the chain's status, export.
 
 Rows come from :mod:`souverain.ledger.query`; the chain status from
-:func:`souverain.ledger.verify.verify`, run when someone asks (it reads every row) and the first
-time the page is opened in this process. The result is kept with the time it was taken, so the
+:func:`souverain.ledger.verify.verify` and the newest signed checkpoint of
+``ledger.checkpoints.dir``, run when someone asks (it reads every row) and the first time the page
+is opened in this process. The result is kept with the time it was taken, so the
 page says how old it is.
 """
 
@@ -14,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from souverain.config.models import CheckpointConfig
 from souverain.console.period import Period, read_period
 from souverain.ledger.query import RowFilter
 from souverain.ledger.record import DECISIONS, KINDS, STATUSES
@@ -71,15 +73,60 @@ def read_query(params: Mapping[str, str], use_cases: list[str]) -> LedgerQuery:
 
 
 @dataclass(frozen=True)
+class CheckpointStatus:
+    """The newest signed checkpoint in ``ledger.checkpoints.dir`` and how the ledger fares
+    against it (``problem``: truncated, re-hashed, bad signature; ``None`` when it holds)."""
+
+    directory: str | None  # None: no directory configured
+    file: str | None = None
+    seq: int | None = None
+    time: str | None = None
+    key_id: str | None = None
+    signature_checked: bool = False  # the key was at hand to check the signature
+    problem: str | None = None
+    unchecked: str | None = None  # why it could not be checked (no key in this process)
+
+
+def checkpoint_status(ledger: Any, cfg: CheckpointConfig | None) -> CheckpointStatus:
+    """Read the newest checkpoint of the configured sink and check the ledger against it
+    (signature included when the signing key is available to this process)."""
+    from souverain.ledger import checkpoint as cp
+
+    if cfg is None:
+        return CheckpointStatus(None)
+    found = cp.newest(cfg.dir)
+    if found is None:
+        return CheckpointStatus(str(cfg.dir))
+    path, doc = found
+    status = {
+        "directory": str(cfg.dir),
+        "file": path.name,
+        "seq": doc.get("seq"),
+        "time": str(doc.get("time", "")),
+        "key_id": str(doc.get("key_id", "")),
+    }
+    try:
+        key = cp.load_key(cfg.key_file)
+    except cp.CheckpointError as exc:
+        return CheckpointStatus(**status, unchecked=f"not checked here: {exc}")
+    problems = cp.check(ledger, [found], key)
+    return CheckpointStatus(
+        **status, signature_checked=True, problem=str(problems[0]) if problems else None
+    )
+
+
+@dataclass(frozen=True)
 class ChainCheck:
     result: VerifyResult
     checked_at: float  # epoch seconds
     seconds: float
+    checkpoint: CheckpointStatus = field(default_factory=lambda: CheckpointStatus(None))
 
     @property
     def status(self) -> str:
-        """``data-chain``: ``ok`` or ``broken``."""
-        return "ok" if self.result.ok else "broken"
+        """``data-chain``: ``ok`` or ``broken`` (the chain, or the ledger against its newest
+        checkpoint: a truncated tail is broken even when the rows that remain chain up)."""
+        return "ok" if self.result.ok and self.checkpoint.problem is None else "broken"
 
 
 class ChainChecks:
@@ -89,12 +136,15 @@ class ChainChecks:
         self.latest: ChainCheck | None = None
         self._lock = asyncio.Lock()
 
-    async def run(self, ledger: Any) -> ChainCheck:
+    async def run(self, ledger: Any, checkpoints: CheckpointConfig | None = None) -> ChainCheck:
         async with self._lock:
             started = time.perf_counter()
             result = await asyncio.to_thread(verify, ledger)
-            self.latest = ChainCheck(result, time.time(), time.perf_counter() - started)
+            anchored = await asyncio.to_thread(checkpoint_status, ledger, checkpoints)
+            self.latest = ChainCheck(result, time.time(), time.perf_counter() - started, anchored)
             return self.latest
 
-    async def current(self, ledger: Any) -> ChainCheck:
-        return self.latest if self.latest is not None else await self.run(ledger)
+    async def current(self, ledger: Any, checkpoints: CheckpointConfig | None = None) -> ChainCheck:
+        if self.latest is not None:
+            return self.latest
+        return await self.run(ledger, checkpoints)

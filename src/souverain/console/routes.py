@@ -180,7 +180,7 @@ async def ledger_page(request: Request, session: Session = Depends(require_sessi
     rows, check = [], None
     if ledger is not None:
         rows = await asyncio.to_thread(latest, ledger, query.flt, query.limit)
-        check = await st.chains.current(ledger)
+        check = await st.chains.current(ledger, st.runtime.config.ledger.checkpoints)
     context = {
         "title": "Ledger",
         "query": query,
@@ -203,7 +203,7 @@ async def verify_now(request: Request, session: Session = Depends(require_sessio
     form = await checked_form(request, session)
     ledger = _ledger(request)
     if ledger is not None:
-        await state(request).chains.run(ledger)
+        await state(request).chains.run(ledger, state(request).runtime.config.ledger.checkpoints)
     back = safe_next(form.get("back") or "/ui/ledger")
     return redirect(back + ("&" if "?" in back else "?") + "verified=1#chain")
 

@@ -18,6 +18,7 @@ from souverain.gateway.call import AuditHooks
 from souverain.gateway.metrics import Metrics
 from souverain.gateway.pipeline import Pipeline
 from souverain.ledger import BudgetGuard, Ledger
+from souverain.ledger.checkpoint import AutoCheckpointer, load_key
 from souverain.policy.routing import RoutingPlan, RoutingSource
 
 log = logging.getLogger("souverain.runtime")
@@ -52,6 +53,8 @@ class Runtime:
         self.hooks: AuditHooks = hooks or AuditTrail(config.site, metrics=self.metrics)
         self.pipeline = Pipeline(self.backends, self.scanner, self.hooks)
         self._start_tasks: list[asyncio.Task[None]] = []
+        self.checkpointer: AutoCheckpointer | None = None
+        self._checkpoint_task: asyncio.Task[None] | None = None
 
     def open_ledger(self) -> None:
         """Open the configured ledger (blocking: migrations) and build the audit trail on it;
@@ -92,22 +95,60 @@ class Runtime:
         """
         await asyncio.to_thread(self.open_ledger)
         await asyncio.to_thread(self.load_routing)
+        self._start_checkpoints()
         self._start_tasks = [
             asyncio.create_task(b.start(), name=f"start-{b.name}") for b in self.backends.values()
         ]
         if wait:
             await asyncio.gather(*self._start_tasks)
 
+    def _start_checkpoints(self) -> None:
+        """Automatic signed checkpoints (``ledger.checkpoints``), checked in a background task."""
+        cfg = self.config.ledger.checkpoints
+        if cfg is None or self.ledger is None or self._checkpoint_task is not None:
+            return
+        cfg.dir.mkdir(parents=True, exist_ok=True)
+        every_s = cfg.every_minutes * 60
+        self.checkpointer = AutoCheckpointer(
+            self.ledger,
+            cfg.dir,
+            load_key(cfg.key_file),
+            every_rows=cfg.every_rows,
+            every_s=every_s,
+        )
+        interval = max(0.2, min(5.0, every_s / 2))
+        self._checkpoint_task = asyncio.create_task(
+            self._checkpoint_loop(self.checkpointer, interval), name="ledger-checkpoints"
+        )
+
+    @staticmethod
+    async def _checkpoint_loop(checkpointer: AutoCheckpointer, interval: float) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await asyncio.to_thread(checkpointer.tick)
+            except Exception:  # a failed check or write is retried at the next tick
+                log.exception("ledger checkpoints: the check or the write failed")
+
     async def close(self) -> None:
         for task in self._start_tasks:
             if not task.done():
                 task.cancel()
+        if self._checkpoint_task is not None:
+            self._checkpoint_task.cancel()
+            self._checkpoint_task = None
         for b in self.backends.values():
             try:
                 await b.close()
             except Exception:  # closing must go on for the others
                 log.exception("backend %s: error while closing", b.name)
         await self.hooks.close()
+        if self.checkpointer is not None:  # the rows of this run, anchored before exit
+            try:
+                await asyncio.to_thread(self.checkpointer.tick, final=True)
+            except Exception:
+                log.exception("ledger checkpoints: the final checkpoint failed")
+            self.checkpointer = None
         if self.ledger is not None:
             await asyncio.to_thread(self.ledger.close)
             self.ledger = None

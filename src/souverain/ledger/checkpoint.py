@@ -16,18 +16,22 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from souverain.ledger.record import utcnow
+from souverain.ledger.record import row_hash, utcnow
 from souverain.ledger.schema import ledger as T
 
 if TYPE_CHECKING:
     from souverain.ledger.store import LedgerReader
+
+log = logging.getLogger(__name__)
 
 FORMAT = "souverain-ledger-checkpoint/1"
 ALG = "HMAC-SHA256"
@@ -68,9 +72,9 @@ def _mac(doc: dict[str, Any], key: bytes) -> str:
     return hmac.new(key, body.encode(), hashlib.sha256).hexdigest()
 
 
-def make(ledger: LedgerReader, key: bytes) -> dict[str, Any]:
-    """A signed checkpoint of ``ledger``'s current head."""
-    seq, head_hash = ledger.head()
+def make(ledger: LedgerReader, key: bytes, at: tuple[int, str] | None = None) -> dict[str, Any]:
+    """A signed checkpoint of ``ledger``'s current head, or of ``at`` (seq, hash) when given."""
+    seq, head_hash = at if at is not None else ledger.head()
     doc: dict[str, Any] = {
         "format": FORMAT,
         "seq": seq,
@@ -101,6 +105,31 @@ def write_to_dir(doc: dict[str, Any], directory: Path) -> Path:
     path = directory / f"checkpoint-{int(doc['seq']):012d}-{stamp}.json"
     write(doc, path)
     return path
+
+
+def newest(directory: Path) -> tuple[Path, dict[str, Any]] | None:
+    """The checkpoint with the highest seq in a directory sink (None when there is none).
+
+    Files that are not checkpoints are skipped; a checkpoint whose seq ties is broken by time."""
+    best: tuple[tuple[int, str], Path, dict[str, Any]] | None = None
+    try:
+        files = list(directory.glob("*.json"))
+    except OSError:
+        return None
+    for file in files:
+        try:
+            doc = json.loads(file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+            continue
+        seq = doc.get("seq")
+        if not isinstance(seq, int):
+            continue
+        rank = (seq, str(doc.get("time", "")))
+        if best is None or rank > best[0]:
+            best = (rank, file, doc)
+    return None if best is None else (best[1], best[2])
 
 
 def load(path: Path) -> list[tuple[Path, dict[str, Any]]]:
@@ -171,3 +200,103 @@ def check(
                     )
                 )
     return problems
+
+
+def verify_tail(ledger: LedgerReader, start: tuple[int, str], upto: int) -> tuple[int, str] | str:
+    """Check the sealed rows after ``start`` (a trusted seq and its hash) up to seq ``upto``:
+    consecutive, each linked to the one before and hashing to its recorded value. Returns the
+    (seq, hash) reached, or the first problem as text."""
+    seq, prev = start
+    for row in ledger.sealed_between(seq, upto):
+        if row["seq"] != seq + 1:
+            return f"seq {seq + 1} is missing (found {row['seq']})"
+        if row["prev_hash"] != prev:
+            return f"seq {row['seq']} does not link to the row before it"
+        if row_hash(row) != row["row_hash"]:
+            return f"seq {row['seq']} no longer hashes to its recorded value"
+        seq, prev = row["seq"], row["row_hash"]
+    if seq != upto:
+        return f"the chain ends at seq {seq}, its head names seq {upto}"
+    return seq, prev
+
+
+class AutoCheckpointer:
+    """Signs a checkpoint of the chain head into a directory sink every ``every_rows`` sealed rows
+    or ``every_s`` seconds (when rows were added), and on :meth:`final` (shutdown).
+
+    Never signs what it did not check: the first time, the whole chain is verified (and checked
+    against the newest checkpoint already in the directory); after that only the rows added since
+    the last trusted point. A broken chain is logged and never signed; the check is retried every
+    ``every_s``. Several replicas may share one directory: each reads the newest file before
+    deciding, so a checkpoint one wrote counts for all (a race writes two; both are valid)."""
+
+    def __init__(
+        self,
+        ledger: LedgerReader,
+        directory: Path,
+        key: bytes,
+        *,
+        every_rows: int,
+        every_s: float,
+        clock: Any = time.monotonic,
+    ) -> None:
+        self.ledger = ledger
+        self.directory = directory
+        self.key = key
+        self.every_rows = every_rows
+        self.every_s = every_s
+        self._clock = clock
+        self._trusted: tuple[int, str] | None = None
+        self._last_signed_at = clock()
+        self._broken_at: float | None = None
+        self.problem: str | None = None
+
+    def _establish(self) -> tuple[int, str] | None:
+        """The first trusted point: a full verification, plus the newest checkpoint's check."""
+        if self._broken_at is not None and self._clock() - self._broken_at < self.every_s:
+            return None
+        from souverain.ledger.verify import verify
+
+        result = verify(self.ledger)
+        problem = str(result.first) if not result.ok else None
+        found = newest(self.directory)
+        if problem is None and found is not None:
+            problems = check(self.ledger, [found], self.key)
+            problem = str(problems[0]) if problems else None
+        if problem is not None:
+            if problem != self.problem:
+                log.error("ledger checkpoints: not signing, the chain fails its check: %s", problem)
+            self.problem, self._broken_at = problem, self._clock()
+            return None
+        self.problem, self._broken_at = None, None
+        return result.head_seq, result.head_hash
+
+    def tick(self, *, final: bool = False) -> Path | None:
+        """Write a checkpoint if one is due (or, with ``final``, if rows were added); return its
+        path. Synchronous: run it in a worker thread."""
+        if self._trusted is None:
+            self._trusted = self._establish()
+            if self._trusted is None:
+                return None
+        head_seq, _ = self.ledger.head()
+        found = newest(self.directory)
+        last_seq = int(found[1]["seq"]) if found is not None else 0
+        if head_seq <= last_seq:
+            return None
+        due = (
+            final
+            or head_seq - last_seq >= self.every_rows
+            or self._clock() - self._last_signed_at >= self.every_s
+        )
+        if not due:
+            return None
+        reached = verify_tail(self.ledger, self._trusted, head_seq)
+        if isinstance(reached, str):
+            log.error("ledger checkpoints: not signing, the chain fails its check: %s", reached)
+            self.problem, self._trusted, self._broken_at = reached, None, self._clock()
+            return None
+        self._trusted = reached
+        self._last_signed_at = self._clock()
+        path = write_to_dir(make(self.ledger, self.key, at=reached), self.directory)
+        log.info("ledger checkpoint of seq %d written to %s", reached[0], path)
+        return path

@@ -132,6 +132,16 @@ class LedgerReader:
             raise LedgerUnavailable(f"ledger unavailable: {exc}") from exc
         return tuple(float(v) for v in found)
 
+    def sealed_between(self, after: int, upto: int) -> Iterator[dict[str, Any]]:
+        """Sealed rows with ``after < seq <= upto``, in seq order, as dicts."""
+        query = select(T).where(T.c.seq > after, T.c.seq <= upto).order_by(T.c.seq)
+        try:
+            with self.read_engine.connect() as conn:
+                for found in conn.execution_options(yield_per=1000).execute(query):
+                    yield _readable(found)
+        except SQLAlchemyError as exc:
+            raise LedgerUnavailable(f"ledger unavailable: {exc}") from exc
+
     def head(self) -> tuple[int, str]:
         """The chain head: (seq of the last sealed row, its hash). Anchor it elsewhere."""
         with self.read_engine.connect() as conn:
