@@ -117,7 +117,8 @@ def test_chat_request_all_roles_and_tool_json_stay_valid() -> None:
     new = result.messages
     assert new[0]["content"] == "Contact: <EMAIL_1>"
     assert new[1]["content"][0]["text"] == "Mail <EMAIL_2>"
-    assert new[1]["content"][1] == messages[1]["content"][1]  # images untouched
+    # a URL is text: scanned like the rest
+    assert new[1]["content"][1] == {"type": "image_url", "image_url": {"url": "http://x/<EMAIL_3>"}}
     parsed = json.loads(new[2]["tool_calls"][0]["function"]["arguments"])
     assert parsed == {"to": "<EMAIL_2>", "iban": "<IBAN_1>"}
     assert new[3]["content"] == "sent to <EMAIL_2>"

@@ -38,6 +38,7 @@ from souverain.backends.base import (
     Usage,
     merge_tool_call_deltas,
 )
+from souverain.backends.egress import egress_body
 from souverain.config.models import BackendConfigBase, Strict
 
 #: what reading a malformed upstream JSON body can raise (orjson's error is a ValueError)
@@ -177,24 +178,13 @@ class OpenAIBackend(Backend):
 
     # -- request building -----------------------------------------------------------------------------
     def _body(self, req: GenerationRequest, stream: bool) -> tuple[str, dict[str, Any]]:
-        body: dict[str, Any] = {"model": self.config.model}
-        if req.kind == "chat":
-            path = "/chat/completions"
-            body["messages"] = req.messages
-        else:
-            path = "/completions"
-            body["prompt"] = req.prompt
-        if req.max_tokens is not None:
-            body[self.config.max_tokens_field if req.kind == "chat" else "max_tokens"] = (
-                req.max_tokens
-            )
-        for key in ("temperature", "top_p", "seed", "response_format", "tools", "tool_choice"):
-            value = getattr(req, key)
-            if value is not None:
-                body[key] = value
-        if req.stop:
-            body["stop"] = req.stop
-        body.update(req.extra)
+        """The request body: what :func:`egress_body` built (and the content policy scanned),
+        plus only this backend's own fields (model name, max-tokens spelling, stream flags)."""
+        body: dict[str, Any] = {"model": self.config.model, **egress_body(req)}
+        path = "/chat/completions" if req.kind == "chat" else "/completions"
+        field = self.config.max_tokens_field
+        if req.kind == "chat" and field != "max_tokens" and "max_tokens" in body:
+            body[field] = body.pop("max_tokens")
         if stream:
             body["stream"] = True
             body["stream_options"] = {"include_usage": True}

@@ -18,9 +18,10 @@ from collections.abc import Mapping
 
 from souverain.backends.base import Backend, BackendError, BackendRejected, GenerationRequest
 from souverain.detect import Scanner
+from souverain.detect.messages import TooDeep
 from souverain.gateway.answer import Answer
 from souverain.gateway.call import AuditHooks, CallContext, Decision, Outcome, Refusal
-from souverain.policy.content import ContentScan, scan_off_loop
+from souverain.policy.content import ContentScan, Walked, scan_off_loop
 from souverain.policy.placement import Candidate, Exclusion, Placement, place
 from souverain.policy.pseudonymize import Pseudonymizer
 from souverain.policy.routing import RoutingPlan
@@ -45,10 +46,16 @@ class Pipeline:
         produces one. Raises :class:`Refusal` (recorded) or the last :class:`BackendError`."""
         ctx.request = request
         await self.admit(ctx)
-        if scan_off_loop(request):  # a large body: the event loop keeps serving meanwhile
-            placement, content = await asyncio.to_thread(self.place, ctx, request)
-        else:
-            placement, content = self.place(ctx, request)
+        try:
+            walked = Walked(request)
+            if scan_off_loop(walked):  # a large body: the event loop keeps serving meanwhile
+                placement, content = await asyncio.to_thread(self.place, ctx, walked)
+            else:
+                placement, content = self.place(ctx, walked)
+        except TooDeep as exc:
+            raise await self.refuse(
+                ctx, None, Refusal(400, "invalid_value", str(exc), param="messages")
+            ) from None
         refusal = placement_refusal(ctx, placement, request)
         if refusal is not None:
             raise await self.refuse(ctx, placement, refusal)
@@ -70,9 +77,11 @@ class Pipeline:
         except Refusal as refusal:
             raise await self.refuse(ctx, None, refusal) from None
 
-    def place(self, ctx: CallContext, request: GenerationRequest) -> tuple[Placement, ContentScan]:
-        """Scan the request once and decide its candidates (``only_backend``, else objective
-        routing, narrows or reorders them)."""
+    def place(
+        self, ctx: CallContext, request: GenerationRequest | Walked
+    ) -> tuple[Placement, ContentScan]:
+        """Scan what would leave once and decide the candidates (``only_backend``, else
+        objective routing, narrows or reorders them)."""
         content = ContentScan(self.scanner, request)
         needs = content.needs(ctx.stream)
         placement = place(ctx.use_case, self.backends, content.findings, needs)

@@ -1,17 +1,20 @@
-"""The request's content as policy sees it: every text that would go upstream, scanned once.
+"""The request's content as policy sees it: the body that would leave, scanned once, whole.
 
-Covers every message role (system, user, assistant, tool), text content parts and tool-call
-arguments (chat), or the prompt (completions). Pseudonymisation rewrites exactly those texts.
+"What leaves" is built by one function (:func:`souverain.backends.egress.egress_body`, every field
+of the request) and scanned by one walk (:func:`souverain.detect.messages.collect`: every string
+at any depth, keys of every object, large numbers as text, escaped JSON decoded). Pseudonymisation
+rewrites exactly those strings and the request is rebuilt from the rewritten body, so nothing
+reaches a backend that the scan did not see.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import replace
+from typing import Any
 
 from souverain.backends.base import GenerationRequest
+from souverain.backends.egress import egress_body, with_body
 from souverain.detect import Finding, Scanner
-from souverain.detect.messages import iter_prompt_texts, iter_texts, map_prompt, map_texts
+from souverain.detect.messages import collect, map_strings
 from souverain.policy.placement import Needs
 from souverain.policy.pseudonymize import Pseudonymizer, TextRewriter
 
@@ -20,33 +23,35 @@ from souverain.policy.pseudonymize import Pseudonymizer, TextRewriter
 OFF_LOOP_CHARS = 16_000
 
 
-def _texts(request: GenerationRequest) -> Iterator[str]:
-    if request.kind == "chat":
-        return iter_texts(request.messages or [])
-    return iter_prompt_texts(request.prompt)
+class Walked:
+    """The body that would leave and the strings in it (not scanned yet: cheap)."""
+
+    def __init__(self, request: GenerationRequest):
+        self.request = request
+        self.body: dict[str, Any] = egress_body(request)
+        self.strings, self.media = collect(self.body)
+        self.chars = sum(map(len, self.strings))
 
 
-def scan_off_loop(request: GenerationRequest) -> bool:
-    """Is the request large enough to scan off the event loop? (Stops counting early.)"""
-    total = 0
-    for text in _texts(request):
-        total += len(text)
-        if total > OFF_LOOP_CHARS:
-            return True
-    return False
+def scan_off_loop(request: GenerationRequest | Walked) -> bool:
+    """Is the request large enough to scan off the event loop?"""
+    walked = request if isinstance(request, Walked) else Walked(request)
+    return walked.chars > OFF_LOOP_CHARS
 
 
 class ContentScan:
-    """Scan results for one request, cached per distinct text."""
+    """Scan results for one request, cached per distinct text. Raises
+    :class:`~souverain.detect.messages.TooDeep` for a body nested beyond reason."""
 
-    def __init__(self, scanner: Scanner, request: GenerationRequest):
+    def __init__(self, scanner: Scanner, request: GenerationRequest | Walked):
+        walked = request if isinstance(request, Walked) else Walked(request)
         self.scanner = scanner
-        self.request = request
+        self.request = walked.request
+        self.body = walked.body
+        self.chars = walked.chars
         self._by_text: dict[str, list[Finding]] = {}
         self.findings: list[Finding] = []
-        self.chars = 0
-        for text in _texts(request):
-            self.chars += len(text)
+        for text in walked.strings:
             self.findings.extend(self._scan(text))
 
     def _scan(self, text: str) -> list[Finding]:
@@ -69,10 +74,7 @@ class ContentScan:
     def pseudonymized(
         self, categories: frozenset[str], pseudonymizer: Pseudonymizer
     ) -> GenerationRequest:
-        """A copy of the request with every finding of ``categories`` replaced by a placeholder
-        (the texts are not scanned again)."""
+        """The request rebuilt from its body with every finding of ``categories`` replaced by a
+        placeholder, wherever it stands (the strings are not scanned again)."""
         rewrite = TextRewriter(None, categories, pseudonymizer, scan=self._scan)
-        req = self.request
-        if req.kind == "chat":
-            return replace(req, messages=map_texts(req.messages or [], rewrite))
-        return replace(req, prompt=map_prompt(req.prompt, rewrite))
+        return with_body(self.request, map_strings(self.body, rewrite))
