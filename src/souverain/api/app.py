@@ -20,6 +20,7 @@ from souverain.api.authfirst import AuthFirst
 from souverain.api.errors import APIError, error_response
 from souverain.api.limits import BodySizeLimit, BodyTooLarge, too_large_body
 from souverain.api.openai.router import router as openai_router
+from souverain.api.strictjson import InvalidBody
 from souverain.config.schema import Config
 from souverain.console import install as install_console
 from souverain.gateway.call import AuditHooks
@@ -38,7 +39,11 @@ def _param(loc: tuple[Any, ...]) -> str | None:
         for p in parts
         if not (
             isinstance(p, str)
-            and ("[" in p or p in ("str", "int", "float", "bool", "function-after"))
+            and (
+                "[" in p
+                or p in ("str", "int", "float", "bool", "function-after")
+                or p[:1].isupper()  # a model member of a union (NamedToolChoice)
+            )
         )
     ]
     out = ""
@@ -49,7 +54,12 @@ def _param(loc: tuple[Any, ...]) -> str | None:
 
 def _validation_error(exc: RequestValidationError) -> APIError:
     errors = exc.errors()
-    first = errors[0] if errors else {"loc": (), "msg": "invalid request", "type": ""}
+    # a union reports one error per member: the deepest one says most (content[0].text)
+    first = (
+        max(errors, key=lambda e: len(e.get("loc", ())))
+        if errors
+        else {"loc": (), "msg": "invalid request", "type": ""}
+    )
     if first.get("type") == "json_invalid":
         return APIError(
             400, f"the body is not valid JSON ({first.get('msg')})", code="invalid_json"
@@ -127,6 +137,9 @@ def create_app(
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         if isinstance(exc.__cause__, BodyTooLarge):  # FastAPI wraps errors raised while reading
             return await _too_large(request, exc.__cause__)
+        if isinstance(exc.__cause__, InvalidBody):  # ... and while parsing (strictjson)
+            bad = exc.__cause__
+            return error_response(APIError(400, bad.message, code=bad.code, param=bad.param))
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code)
         return error_response(
             APIError(exc.status_code, str(exc.detail), code=code, headers=dict(exc.headers or {}))

@@ -5,23 +5,101 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class Wire(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    #: "nan" / "inf" as strings would pass a float field (JSON NaN never reaches here: strictjson)
+    model_config = ConfigDict(extra="allow", allow_inf_nan=False)
 
 
 class StreamOptions(Wire):
     include_usage: bool | None = False
 
 
+class ContentPart(Wire):
+    """One part of a message's content; a text part must carry its text as a string."""
+
+    type: str = Field(min_length=1)
+    text: str | None = None
+
+    @model_validator(mode="after")
+    def _text(self) -> ContentPart:
+        if self.type in ("text", "input_text") and self.text is None:
+            raise ValueError(f"a {self.type!r} part needs 'text' (a string)")
+        return self
+
+
+class FunctionCall(Wire):
+    name: str = Field(min_length=1)
+    arguments: str = ""
+
+
+class ToolCall(Wire):
+    """A tool call an assistant message made earlier in the conversation."""
+
+    id: str | None = None
+    type: Literal["function"] = "function"
+    function: FunctionCall
+
+
 class ChatMessage(Wire):
     role: Literal["system", "developer", "user", "assistant", "tool", "function"]
-    content: str | list[dict[str, Any]] | None = None
+    content: str | list[ContentPart] | None = None
     name: str | None = None
-    tool_calls: list[dict[str, Any]] | None = None
+    tool_calls: list[ToolCall] | None = None
     tool_call_id: str | None = None
+
+    @model_validator(mode="after")
+    def _content(self) -> ChatMessage:
+        if self.content is None and not (self.role == "assistant" and self.tool_calls):
+            raise ValueError(
+                f"content is required for a {self.role!r} message "
+                "(only an assistant message with tool_calls may leave it out)"
+            )
+        return self
+
+
+class FunctionDef(Wire):
+    name: str = Field(min_length=1)
+    description: str | None = None
+    parameters: dict[str, Any] | None = None
+    strict: bool | None = None
+
+
+class Tool(Wire):
+    type: Literal["function"]
+    function: FunctionDef
+
+
+class NamedToolChoice(Wire):
+    type: Literal["function"]
+    function: FunctionCall | dict[str, Any]
+
+    @field_validator("function")
+    @classmethod
+    def _named(cls, v: Any) -> Any:
+        name = v.name if isinstance(v, FunctionCall) else v.get("name")
+        if not isinstance(name, str) or not name:
+            raise ValueError("tool_choice.function needs a 'name' (a string)")
+        return v
+
+
+class JsonSchemaFormat(Wire):
+    name: str | None = None
+    schema_: dict[str, Any] | None = Field(None, alias="schema")
+    strict: bool | None = None
+
+
+class ResponseFormat(Wire):
+    type: Literal["text", "json_object", "json_schema"]
+    json_schema: JsonSchemaFormat | None = None
+
+    @model_validator(mode="after")
+    def _schema(self) -> ResponseFormat:
+        if self.type == "json_schema" and self.json_schema is None:
+            raise ValueError("type 'json_schema' needs a 'json_schema' object")
+        return self
 
 
 class SamplingParams(Wire):
@@ -54,9 +132,9 @@ class SamplingParams(Wire):
 class ChatCompletionRequest(SamplingParams):
     messages: list[ChatMessage] = Field(min_length=1)
     max_completion_tokens: int | None = Field(None, ge=1)
-    response_format: dict[str, Any] | None = None
-    tools: list[dict[str, Any]] | None = None
-    tool_choice: str | dict[str, Any] | None = None
+    response_format: ResponseFormat | None = None
+    tools: list[Tool] | None = None
+    tool_choice: Literal["none", "auto", "required"] | NamedToolChoice | None = None
     parallel_tool_calls: bool | None = None
     logprobs: bool | None = None
     top_logprobs: int | None = None
@@ -68,6 +146,15 @@ class CompletionRequest(SamplingParams):
     suffix: str | None = None
     best_of: int | None = None
     logprobs: int | None = None
+
+
+def as_dicts(value: Any) -> Any:
+    """Wire models as the plain dicts a backend request holds (unknown fields kept)."""
+    if isinstance(value, list):
+        return [as_dicts(v) for v in value]
+    if isinstance(value, BaseModel):
+        return value.model_dump(exclude_none=True, by_alias=True)
+    return value
 
 
 #: sampling fields forwarded upstream beyond the ones GenerationRequest names

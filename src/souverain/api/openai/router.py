@@ -10,8 +10,9 @@ from starlette.responses import Response
 from souverain.api.auth import authenticate
 from souverain.api.openai import serving
 from souverain.api.openai.protocol import ChatCompletionRequest, CompletionRequest
+from souverain.api.strictjson import StrictJSONRoute
 
-router = APIRouter(prefix="/v1", tags=["openai"])
+router = APIRouter(prefix="/v1", tags=["openai"], route_class=StrictJSONRoute)
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"description": desc}
     for code, desc in {

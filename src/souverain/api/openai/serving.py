@@ -17,6 +17,7 @@ from souverain.api.openai.protocol import (
     FORWARDED_EXTRA,
     ChatCompletionRequest,
     CompletionRequest,
+    as_dicts,
 )
 from souverain.backends.base import BackendError, GenerationRequest
 from souverain.config.models import UseCaseConfig
@@ -77,11 +78,11 @@ def chat_request(req: ChatCompletionRequest, request_id: str) -> GenerationReque
         top_p=req.top_p,
         stop=req.stop_list(),
         seed=req.seed,
-        response_format=req.response_format
-        if req.response_format and req.response_format.get("type") != "text"
+        response_format=as_dicts(req.response_format)
+        if req.response_format and req.response_format.type != "text"
         else None,
-        tools=req.tools or None,
-        tool_choice=req.tool_choice if req.tools else None,
+        tools=as_dicts(req.tools) or None,
+        tool_choice=as_dicts(req.tool_choice) if req.tools else None,
         extra={k: getattr(req, k) for k in FORWARDED_EXTRA if getattr(req, k) is not None},
         request_id=request_id,
     )
