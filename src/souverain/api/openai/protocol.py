@@ -32,7 +32,7 @@ class ContentPart(Wire):
 
 class FunctionCall(Wire):
     name: str = Field(min_length=1)
-    arguments: str = ""
+    arguments: str | dict[str, Any] = ""  # some clients send the object itself
 
 
 class ToolCall(Wire):
