@@ -62,7 +62,7 @@ HOSTILE = [
         "invalid_json",
         None,
     ),
-    ("nested 65 deep", chat('"x":' + "[" * 65 + "]" * 65 + ","), "invalid_json", "x" + "[0]" * 63),
+    ("nested 65 deep", chat('"x":' + "[" * 65 + "]" * 65 + ","), "invalid_value", "x" + "[0]" * 63),
     ("duplicate model", chat('"model":"kyc",'), "invalid_json", "model"),
     (
         "duplicate key inside a message",

@@ -134,7 +134,9 @@ def check_value(value: Any, *, surrogates: bool = True) -> None:
         elif t is list or t is dict or t is _Object:
             if depth >= MAX_DEPTH:
                 raise InvalidBody(
-                    f"{path or 'the body'}: nested deeper than {MAX_DEPTH} levels", path or None
+                    f"{path or 'the body'}: nested deeper than {MAX_DEPTH} levels",
+                    path or None,
+                    "invalid_value",
                 )
             if t is list:
                 stack.extend((item, _join(path, i), depth + 1) for i, item in enumerate(v))
