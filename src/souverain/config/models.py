@@ -193,6 +193,8 @@ class LedgerConfig(Strict):
     enabled: bool = True
     url: str | None = None  # default: SQLite in the data directory
     checkpoints: CheckpointConfig | None = None
+    #: a write not committed within this is given up: the request gets 503 ledger_unavailable
+    timeout_ms: int = Field(2000, ge=50, le=60_000)
 
     @field_validator("url")
     @classmethod

@@ -3,6 +3,7 @@ back), and recorded exactly once when it completes, fails or the client goes awa
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -14,7 +15,7 @@ from souverain.backends.base import (
     StreamEvent,
     Usage,
 )
-from souverain.gateway.call import CallContext, Decision, Outcome
+from souverain.gateway.call import CallContext, Decision, Outcome, Refusal
 from souverain.policy.placement import Placement
 from souverain.policy.pseudonymize import Pseudonymizer, StreamRestorer
 
@@ -147,7 +148,10 @@ class Answer:
                 await self._rest.aclose()  # type: ignore[attr-defined]
                 if not self.ctx.recorded:
                     disconnected = BackendError(self.backend.name, "client disconnected")
-                    await self._failed(disconnected, usage, "client_disconnected")
+                    with contextlib.suppress(
+                        Refusal
+                    ):  # ledger unavailable (logged); nobody to tell
+                        await self._failed(disconnected, usage, "client_disconnected")
 
     def _restore_call(
         self, delta: dict[str, Any], restorers: dict[int, StreamRestorer]

@@ -20,11 +20,33 @@ from souverain.config.models import SiteConfig
 from souverain.gateway.call import AuditHooks, CallContext, Decision, Outcome, Refusal
 from souverain.gateway.capture import TrafficCapture
 from souverain.gateway.metrics import Metrics
-from souverain.ledger import BudgetExceeded, BudgetGuard, Ledger, LedgerRecord, LedgerUnavailable
+from souverain.ledger import (
+    BudgetExceeded,
+    BudgetGuard,
+    Ledger,
+    LedgerError,
+    LedgerRecord,
+    LedgerUnavailable,
+)
 from souverain.metering import EnergyReading, Meter, account
 from souverain.policy.placement import Placement
 
 log = logging.getLogger("souverain.audit")
+
+
+#: seconds a client is told to wait when the ledger is unavailable
+RETRY_AFTER_S = 2
+
+
+def ledger_unavailable(message: str) -> Refusal:
+    """503 ``ledger_unavailable`` with ``Retry-After``."""
+    return Refusal(
+        503,
+        "ledger_unavailable",
+        message,
+        type_="service_unavailable",
+        headers={"Retry-After": str(RETRY_AFTER_S)},
+    )
 
 
 def _operation(kind: str) -> str:
@@ -71,11 +93,8 @@ class AuditTrail(AuditHooks):
                 headers={"Retry-After": str(exc.retry_after_s)},
             ) from None
         except LedgerUnavailable:
-            raise Refusal(
-                503,
-                "ledger_unavailable",
-                "the ledger cannot be read to check this request's budget; retry later",
-                type_="service_unavailable",
+            raise ledger_unavailable(
+                "the ledger cannot be read to check this request's budget; retry later"
             ) from None
 
     # -- hooks ------------------------------------------------------------------------------------
@@ -95,12 +114,9 @@ class AuditTrail(AuditHooks):
             log.error(
                 "ledger unavailable: refusing egress of %s to %s", ctx.request_id, backend.name
             )
-            raise Refusal(
-                503,
-                "ledger_unavailable",
+            raise ledger_unavailable(
                 "the audit ledger cannot be written, so nothing may leave for a backend that is not "
-                "self-hosted; retry later",
-                type_="service_unavailable",
+                "self-hosted; retry later"
             ) from None
 
     async def finish(self, outcome: Outcome) -> None:
@@ -126,8 +142,13 @@ class AuditTrail(AuditHooks):
             return
         try:
             await self.ledger.finish(rec)
-        except Exception:
-            log.exception("ledger: could not write the row of request %s", rec.request_id)
+        except LedgerError as exc:
+            # never an answer without its row: the answer (or refusal) is withheld
+            log.error("ledger: could not write the row of request %s: %s", rec.request_id, exc)
+            raise ledger_unavailable(
+                "the audit ledger cannot be written, so this request cannot be answered; "
+                "retry later"
+            ) from None
 
     # -- records ----------------------------------------------------------------------------------
     def _base(

@@ -62,7 +62,11 @@ class Runtime:
         if self._custom_hooks or not self.config.ledger.enabled or self.ledger is not None:
             return
         given, self._opened_ledger = self._opened_ledger, None
-        self.ledger = given if given is not None else Ledger.open(self.config.ledger.url)
+        self.ledger = (
+            given
+            if given is not None
+            else Ledger.open(self.config.ledger.url, timeout_s=self.config.ledger.timeout_ms / 1000)
+        )
         capture = None
         if any(u.capture.enabled for u in self.config.use_cases):
             from souverain.capture import CaptureStore

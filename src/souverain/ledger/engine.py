@@ -45,7 +45,7 @@ def display_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-def create_ledger_engine(url: str, *, for_writes: bool) -> Engine:
+def create_ledger_engine(url: str, *, for_writes: bool, connect_timeout_s: int = 5) -> Engine:
     """An engine for the ledger. On SQLite, write transactions start with BEGIN IMMEDIATE (so a
     seal never upgrades a read lock and deadlocks) and reads with a deferred BEGIN."""
     sa_url = make_url(url)
@@ -55,7 +55,7 @@ def create_ledger_engine(url: str, *, for_writes: bool) -> Engine:
             pool_pre_ping=True,
             pool_size=2,
             max_overflow=8,
-            connect_args={"connect_timeout": 5},
+            connect_args={"connect_timeout": connect_timeout_s},
         )
     sync = str(sa_url.query.get("synchronous", "normal")).lower()
     if sync not in _SYNC_MODES:

@@ -18,6 +18,7 @@ import asyncio
 import concurrent.futures
 import json
 import logging
+import math
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
@@ -159,28 +160,46 @@ class Ledger(LedgerReader):
     """The request ledger. Build with :meth:`open`; one instance per process is enough."""
 
     def __init__(
-        self, url: str, engine: Engine, read_engine: Engine, *, stale_after_s: float, batch_max: int
+        self,
+        url: str,
+        engine: Engine,
+        read_engine: Engine,
+        *,
+        stale_after_s: float,
+        batch_max: int,
+        timeout_s: float | None = None,
     ) -> None:
         super().__init__(url, read_engine)
         self.engine = engine
         self.stale_after_s = stale_after_s
         self.batch_max = batch_max
+        #: an awaited write not committed within this raises LedgerUnavailable (None: no limit)
+        self.timeout_s = timeout_s
         self.writer_id = owners.writer_id()
-        self._writer = Writer(engine, self.writer_id, batch_max)
+        self._writer = Writer(engine, self.writer_id, batch_max, statement_timeout_s=timeout_s)
         self._closed = False
 
     # -- opening and closing ---------------------------------------------------------------------
     @classmethod
     def open(
-        cls, url: str | None = None, *, stale_after_s: float = 3600.0, batch_max: int = 256
+        cls,
+        url: str | None = None,
+        *,
+        stale_after_s: float = 3600.0,
+        batch_max: int = 256,
+        timeout_s: float | None = None,
     ) -> Ledger:
         """Open (creating if needed) the ledger at ``url``: apply migrations, then mark the
-        pending rows of dead writers ``interrupted`` (see :mod:`souverain.ledger.owners`)."""
+        pending rows of dead writers ``interrupted`` (see :mod:`souverain.ledger.owners`).
+        ``timeout_s``: how long :meth:`begin`/:meth:`finish` wait (the gateway's
+        ``ledger.timeout_ms``); None waits as long as the database does (CLIs)."""
         sa_url = normalise_url(url)
+        # PostgreSQL down: fail within the request timeout (libpq counts whole seconds)
+        connect_s = 5 if timeout_s is None else max(1, min(5, math.ceil(timeout_s)))
         try:
-            engine = create_ledger_engine(sa_url, for_writes=True)
+            engine = create_ledger_engine(sa_url, for_writes=True, connect_timeout_s=connect_s)
             read_engine = (
-                create_ledger_engine(sa_url, for_writes=False)
+                create_ledger_engine(sa_url, for_writes=False, connect_timeout_s=connect_s)
                 if engine.dialect.name == "sqlite"
                 else engine
             )
@@ -188,7 +207,14 @@ class Ledger(LedgerReader):
         except (SQLAlchemyError, OSError) as exc:
             where = display_url(sa_url)
             raise LedgerUnavailable(f"cannot open the ledger at {where}: {exc}") from exc
-        self = cls(sa_url, engine, read_engine, stale_after_s=stale_after_s, batch_max=batch_max)
+        self = cls(
+            sa_url,
+            engine,
+            read_engine,
+            stale_after_s=stale_after_s,
+            batch_max=batch_max,
+            timeout_s=timeout_s,
+        )
         try:
             marked = self.mark_interrupted()
         except LedgerError:
@@ -218,12 +244,31 @@ class Ledger(LedgerReader):
     async def begin(self, rec: LedgerRecord) -> None:
         """Write-ahead for egress: commit a ``pending`` row before any byte leaves for a backend
         that is not self-hosted. Complete it later with :meth:`finish`."""
-        await asyncio.wrap_future(self._submit("begin", rec))
+        await self._wait(self._submit("begin", rec))
 
     async def finish(self, rec: LedgerRecord) -> None:
         """Complete the row :meth:`begin` wrote for ``rec.request_id``, or write a new one, and
         seal it. Returns once committed. ``rec.status`` must be final (not ``pending``)."""
-        await asyncio.wrap_future(self._submit("finish", rec))
+        await self._wait(self._submit("finish", rec))
+
+    async def _wait(self, fut: concurrent.futures.Future[Any]) -> None:
+        """Await a queued write for :attr:`timeout_s` at most. A write still queued then is
+        withdrawn (it will never be committed) and LedgerUnavailable raised; one the writer
+        already runs is bounded by the database's own timeouts (busy / statement timeout), so
+        that the caller never learns "unavailable" for a row that is committed after all."""
+        waiting = asyncio.wrap_future(fut)
+        if self.timeout_s is None:
+            await asyncio.shield(waiting)
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(waiting), self.timeout_s)
+        except TimeoutError:
+            if getattr(fut, "withdraw", lambda: False)():
+                raise LedgerUnavailable(
+                    f"ledger at {display_url(self.url)}: no commit within "
+                    f"{self.timeout_s * 1000:.0f} ms"
+                ) from None
+            await asyncio.shield(waiting)
 
     def begin_sync(self, rec: LedgerRecord) -> None:
         self._submit("begin", rec).result()
@@ -277,6 +322,7 @@ class Ledger(LedgerReader):
                 outer.set_exception(_as_ledger_error(exc, self.url))
 
         inner.add_done_callback(relay)
+        outer.withdraw = inner.cancel  # type: ignore[attr-defined]  # see _wait
         return outer
 
 

@@ -94,8 +94,16 @@ class _Sql:
 class Writer:
     """One writer thread over one connection of ``engine``."""
 
-    def __init__(self, engine: Engine, writer_id: str, batch_max: int) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        writer_id: str,
+        batch_max: int,
+        *,
+        statement_timeout_s: float | None = None,
+    ) -> None:
         self.engine = engine
+        self.statement_timeout_s = statement_timeout_s
         self.writer_id = writer_id
         self.batch_max = batch_max
         self.sql = _Sql(engine.dialect.name)
@@ -140,7 +148,10 @@ class Writer:
                     stop = True
                     break
                 batch.append(item)
-            self._commit(batch)
+            # a write its caller withdrew (it waited too long) is never applied
+            batch = [op for op in batch if op.future.set_running_or_notify_cancel()]
+            if batch:
+                self._commit(batch)
         if self._conn is not None:
             self._conn.close()
 
@@ -149,17 +160,23 @@ class Writer:
             begun = self._apply(batch)
         except Exception as exc:
             self._recover()
-            if len(batch) > 1:
+            if len(batch) > 1 and self._row_error(exc):
                 for op in batch:
                     self._commit([op])
-            else:
-                batch[0].future.set_exception(self._classify(exc))
+            else:  # the database is unavailable (locked, down): every write fails, at once
+                for op in batch:
+                    op.future.set_exception(self._classify(exc))
             return
         self._pending.update(begun)
         for op in batch:
             if op.kind != "begin":
                 self._pending.pop(op.request_id, None)
             op.future.set_result(None)
+
+    def _row_error(self, exc: Exception) -> bool:
+        """Whether ``exc`` may concern one row of a batch (retry them one by one), rather than
+        the database (locked, down: retrying would wait the timeout once per row)."""
+        return isinstance(exc, RowConflict | self._dbapi.IntegrityError | self._dbapi.DataError)
 
     def _classify(self, exc: Exception) -> Exception:
         if isinstance(exc, self._dbapi.IntegrityError):
@@ -182,6 +199,16 @@ class Writer:
     def _apply(self, batch: list[Op]) -> dict[str, datetime]:
         if self._conn is None:
             self._conn = self.engine.raw_connection()
+            if self.statement_timeout_s is not None:  # this connection's waits: the timeout
+                ms = max(1, round(self.statement_timeout_s * 1000))
+                cur = self._conn.cursor()
+                if self.sql.pg:
+                    cur.execute(f"SET statement_timeout = {ms}")
+                    cur.execute(f"SET lock_timeout = {ms}")
+                else:  # the write lock held by another process
+                    cur.execute(f"PRAGMA busy_timeout = {ms}")
+                cur.close()
+                self._conn.commit()
         conn, sql = self._conn, self.sql
         cur = conn.cursor()
         begun: dict[str, datetime] = {}

@@ -178,6 +178,8 @@ async def generate(
             comp = await answer.finish_completion()
         except BackendError as exc:
             raise backend_error(exc, use_case.name, request_id) from None
+        except Refusal as ref:  # the row could not be written: the answer is withheld
+            raise refusal_error(ref, use_case.name, request_id) from None
         body = completion_body(kind, request_id, created, answer.backend_name, comp)
         return Response(
             orjson.dumps(body),
@@ -279,4 +281,6 @@ async def sse_stream(
     except BackendError as exc:
         err = error_body(str(exc), "upstream_error", None, exc.code)
         yield b"data: " + orjson.dumps(err) + b"\n\n"
+    except Refusal as ref:  # the row could not be written: the stream ends without its finish
+        yield b"data: " + orjson.dumps(error_body(ref.message, ref.type, None, ref.code)) + b"\n\n"
     yield b"data: [DONE]\n\n"
