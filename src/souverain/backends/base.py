@@ -102,6 +102,15 @@ class Usage:
         }
 
 
+def estimate_prompt_tokens(request: GenerationRequest) -> int:
+    """The prompt's size in tokens, estimated at ~4 characters a token (no tokenizer here)."""
+    import orjson
+
+    if request.kind == "chat":
+        return max(1, len(orjson.dumps(request.messages or [])) // 4)
+    return max(1, len(str(request.prompt or "")) // 4)
+
+
 @dataclass(slots=True)
 class StreamEvent:
     """One piece of a generation: text, tool-call deltas, a finish reason, or the final usage.

@@ -36,6 +36,7 @@ from souverain.backends.base import (
     Health,
     StreamEvent,
     Usage,
+    estimate_prompt_tokens,
     merge_tool_call_deltas,
 )
 from souverain.backends.egress import egress_body
@@ -77,13 +78,6 @@ def _sanitize(text: str, secret: str | None, limit: int = 200) -> str:
         text = text.replace(secret, "***")
     text = re.sub(r"(?i)(bearer\s+|sk-|key[=:]\s*)[A-Za-z0-9._\-]{6,}", r"\1***", text)
     return text[:limit]
-
-
-def _estimate_prompt_tokens(request: GenerationRequest) -> int:
-    if request.kind == "chat":
-        text = orjson.dumps(request.messages or [])
-        return max(1, len(text) // 4)
-    return max(1, len(str(request.prompt or "")) // 4)
 
 
 class OpenAIBackend(Backend):
@@ -318,7 +312,7 @@ class OpenAIBackend(Backend):
                     raise BackendBadResponse(self.name, "the upstream ended the stream early")
                 if usage is None:  # the upstream ignores stream_options.include_usage
                     usage = Usage(
-                        _estimate_prompt_tokens(request), max(1, chars // 4), estimated=True
+                        estimate_prompt_tokens(request), max(1, chars // 4), estimated=True
                     )
                 yield StreamEvent(finish_reason=finish or "stop", usage=usage)
         except BackendError:

@@ -14,6 +14,7 @@ from souverain.backends.base import (
     GenerationRequest,
     StreamEvent,
     Usage,
+    estimate_prompt_tokens,
 )
 from souverain.gateway.call import CallContext, Decision, Outcome, Refusal
 from souverain.policy.placement import Placement
@@ -21,6 +22,28 @@ from souverain.policy.pseudonymize import Pseudonymizer, StreamRestorer
 
 #: Records an outcome (the pipeline's :meth:`~souverain.gateway.pipeline.Pipeline.record`).
 Recorder = Callable[[Outcome], Awaitable[None]]
+
+
+class Sent:
+    """What a stream sent its client so far, to meter an answer the client left early."""
+
+    __slots__ = ("chars", "chunks")
+
+    def __init__(self) -> None:
+        self.chunks = 0
+        self.chars = 0
+
+    def add(self, event: StreamEvent) -> None:
+        self.chunks += 1
+        self.chars += len(event.text)
+        for delta in event.tool_calls or ():
+            self.chars += len(str((delta.get("function") or {}).get("arguments") or ""))
+
+    def usage(self, request: GenerationRequest) -> Usage:
+        """Estimated: a backend streams about one token a chunk (llama.cpp, most APIs)."""
+        return Usage(
+            estimate_prompt_tokens(request), max(self.chunks, self.chars // 4), estimated=True
+        )
 
 
 class Answer:
@@ -104,6 +127,7 @@ class Answer:
         usage, finish = Usage(), None
         ok = False
         parts: list[str] = []
+        sent = Sent()
         try:
             event = self._first
             rest = self._rest
@@ -136,6 +160,7 @@ class Answer:
                 if event.text or event.tool_calls:
                     if event.text:
                         parts.append(event.text)
+                    sent.add(event)
                     yield event
                 event = await anext(rest, None)
             # the backend ended without a final event
@@ -147,11 +172,22 @@ class Answer:
             if not ok and self._rest is not None:
                 await self._rest.aclose()  # type: ignore[attr-defined]
                 if not self.ctx.recorded:
-                    disconnected = BackendError(self.backend.name, "client disconnected")
-                    with contextlib.suppress(
-                        Refusal
-                    ):  # ledger unavailable (logged); nobody to tell
-                        await self._failed(disconnected, usage, "client_disconnected")
+                    await self._disconnected(usage, sent)
+
+    async def _disconnected(self, usage: Usage, sent: Sent) -> None:
+        """The client left mid-stream: meter what was produced until then (budgets count it)."""
+        so_far = usage if usage.total_tokens else sent.usage(self.request)
+        how = (
+            "tokens estimated: prompt ~4 characters a token, completion the larger of the "
+            "chunks sent and ~4 characters a token"
+            if so_far.estimated
+            else "tokens as the backend counted them"
+        )
+        exc = BackendError(
+            self.backend.name, f"client disconnected after {sent.chunks} chunk(s); {how}"
+        )
+        with contextlib.suppress(Refusal):  # the ledger is unavailable (logged); nobody to tell
+            await self._failed(exc, so_far, "client_disconnected")
 
     def _restore_call(
         self, delta: dict[str, Any], restorers: dict[int, StreamRestorer]
