@@ -33,6 +33,7 @@ class Upstream:
         self.reply = reply
         self.supports_tools = supports_tools
         self.captured: list[bytes] = []
+        self.probes = 0  # GET /v1/models (health probes) received
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}/v1"
         app = Starlette(
@@ -64,6 +65,7 @@ class Upstream:
         return b"".join(self.captured)
 
     async def models(self, request: Request) -> Response:
+        self.probes += 1
         return JSONResponse({"object": "list", "data": [{"id": "up-model", "object": "model"}]})
 
     def _answer(self, body: dict[str, Any]) -> str:

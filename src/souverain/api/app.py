@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -20,6 +19,7 @@ from souverain.api.authfirst import AuthFirst
 from souverain.api.errors import APIError, error_response
 from souverain.api.limits import BodySizeLimit, BodyTooLarge, too_large_body
 from souverain.api.openai.router import router as openai_router
+from souverain.api.readiness import Readiness
 from souverain.api.strictjson import InvalidBody
 from souverain.config.schema import Config
 from souverain.console import install as install_console
@@ -84,6 +84,13 @@ def _routing_plans(config: Config, backends: Mapping[str, Any]) -> dict[str, Rou
     return routing_plans(config, backends)
 
 
+def _is_admin(request: Request) -> bool:
+    try:
+        return authenticate(request).admin
+    except APIError:
+        return False
+
+
 def create_app(
     config: Config,
     *,
@@ -95,6 +102,7 @@ def create_app(
     ``ledger``: one the caller already opened (else the config's is opened at start-up)."""
 
     runtime = Runtime(config, hooks, ledger=ledger, routing=_routing_plans)
+    readiness = Readiness(runtime.backends, config.server.readyz_cache_s)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -102,6 +110,7 @@ def create_app(
         try:
             yield
         finally:
+            await readiness.close()
             await runtime.close()
 
     app = FastAPI(
@@ -113,6 +122,7 @@ def create_app(
         redoc_url=None,
     )
     app.state.runtime = runtime
+    app.state.readiness = readiness
     app.state.keyring = KeyRing(config.api_keys)
     app.include_router(openai_router)
     install_console(app, runtime, app.state.keyring)
@@ -174,12 +184,15 @@ def create_app(
         return Response(body, media_type=content_type)
 
     @app.get("/readyz", tags=["ops"])
-    async def readyz() -> Response:
-        """Every backend loaded or reachable (JSON per backend); 503 until then."""
-        names = list(runtime.backends)
-        results = await asyncio.gather(*(runtime.backends[n].health() for n in names))
-        backends = {n: h.as_dict() for n, h in zip(names, results, strict=True)}
-        ready = all(h.ok for h in results)
+    async def readyz(request: Request) -> Response:
+        """Every backend loaded or reachable (JSON per backend); 503 until then. The probes are
+        cached (``server.readyz_cache_s``); with api_keys configured, each backend's ``detail``
+        (why it is down) is shown to an admin key only."""
+        results = await readiness.results()
+        backends = {n: h.as_dict() for n, h in results.items()}
+        if request.app.state.keyring.configured and not _is_admin(request):
+            backends = {n: {"ok": b["ok"]} for n, b in backends.items()}
+        ready = all(h.ok for h in results.values())
         body = {"status": "ready" if ready else "not_ready", "backends": backends}
         return Response(orjson.dumps(body), 200 if ready else 503, media_type="application/json")
 

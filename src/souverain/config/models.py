@@ -177,6 +177,8 @@ class ServerConfig(Strict):
     max_body_bytes: int = Field(1024 * 1024, ge=1024)
     log_prompts: bool = False
     cors_origins: list[str] = Field(default_factory=list)
+    #: /readyz probes the backends at most once per this many seconds (in the background)
+    readyz_cache_s: float = Field(5.0, ge=1, le=3600)
 
 
 class CheckpointConfig(Strict):
