@@ -18,6 +18,7 @@ from souverain.api.auth import KeyRing, authenticate
 from souverain.api.authfirst import AuthFirst
 from souverain.api.errors import APIError, error_response
 from souverain.api.limits import BodySizeLimit, BodyTooLarge, too_large_body
+from souverain.api.openai import early
 from souverain.api.openai.router import router as openai_router
 from souverain.api.readiness import Readiness
 from souverain.api.strictjson import InvalidBody
@@ -133,14 +134,21 @@ def create_app(
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
-        return error_response(_validation_error(exc))
+        err = await early.record_from_request(request, _validation_error(exc), exc.body)
+        return error_response(err)
 
     @app.exception_handler(BodyTooLarge)
     async def _too_large(request: Request, exc: BodyTooLarge) -> Response:
+        body = too_large_body(config.server.max_body_bytes)["error"]
+        err = APIError(413, body["message"], code=body["code"], param=body["param"])
+        recorded = await early.record_from_request(request, err)
+        if recorded is not err:  # the ledger is unavailable
+            return error_response(recorded)
         return Response(
             orjson.dumps(too_large_body(config.server.max_body_bytes)),
             413,
             media_type="application/json",
+            headers=err.headers,
         )
 
     @app.exception_handler(StarletteHTTPException)
@@ -149,7 +157,8 @@ def create_app(
             return await _too_large(request, exc.__cause__)
         if isinstance(exc.__cause__, InvalidBody):  # ... and while parsing (strictjson)
             bad = exc.__cause__
-            return error_response(APIError(400, bad.message, code=bad.code, param=bad.param))
+            err = APIError(400, bad.message, code=bad.code, param=bad.param)
+            return error_response(await early.record_from_request(request, err))
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code)
         return error_response(
             APIError(exc.status_code, str(exc.detail), code=code, headers=dict(exc.headers or {}))

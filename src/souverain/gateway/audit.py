@@ -17,7 +17,14 @@ import logging
 
 from souverain.backends.base import Backend
 from souverain.config.models import SiteConfig
-from souverain.gateway.call import AuditHooks, CallContext, Decision, Outcome, Refusal
+from souverain.gateway.call import (
+    AuditHooks,
+    CallContext,
+    ClientError,
+    Decision,
+    Outcome,
+    Refusal,
+)
 from souverain.gateway.capture import TrafficCapture
 from souverain.gateway.metrics import Metrics
 from souverain.ledger import (
@@ -144,6 +151,46 @@ class AuditTrail(AuditHooks):
             await self.ledger.finish(rec)
         except LedgerError as exc:
             # never an answer without its row: the answer (or refusal) is withheld
+            log.error("ledger: could not write the row of request %s: %s", rec.request_id, exc)
+            raise ledger_unavailable(
+                "the audit ledger cannot be written, so this request cannot be answered; "
+                "retry later"
+            ) from None
+
+    async def client_error(self, error: ClientError) -> None:
+        """One refused row for a request refused before placement (no backend, no cost)."""
+        if self.metrics is not None:
+            self.metrics.observe(
+                use_case=error.use_case or "-",
+                backend="",
+                decision="refused",
+                code=error.code,
+                prompt_tokens=0,
+                completion_tokens=0,
+                duration_s=0.0,
+                ttft_s=None,
+                cost_eur=None,
+                energy_wh=None,
+                energy_method="unknown",
+            )
+        if self.ledger is None:
+            return
+        rec = LedgerRecord(
+            request_id=error.request_id,
+            api_key_name=error.api_key_name,
+            use_case=error.use_case,
+            operation=error.operation,
+            requested_model=(error.requested_model or "")[:256] or None,
+            decision="refused",
+            status="refused",
+            reason=error.message[:2000],
+            http_status=error.status,
+            error_code=error.code,
+            stream=error.stream,
+        )
+        try:
+            await self.ledger.finish(rec)
+        except LedgerError as exc:
             log.error("ledger: could not write the row of request %s: %s", rec.request_id, exc)
             raise ledger_unavailable(
                 "the audit ledger cannot be written, so this request cannot be answered; "

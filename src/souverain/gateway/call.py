@@ -13,7 +13,7 @@ from souverain.ledger.record import Decision, Kind, LedgerRecord
 from souverain.metering.energy import Measurement
 from souverain.policy.placement import Placement
 
-__all__ = ["AuditHooks", "CallContext", "Decision", "Outcome", "Refusal"]
+__all__ = ["AuditHooks", "CallContext", "ClientError", "Decision", "Outcome", "Refusal"]
 
 
 class Refusal(Exception):
@@ -161,6 +161,23 @@ class Outcome:
         )
 
 
+@dataclass(slots=True)
+class ClientError:
+    """An authenticated request refused before it reached the pipeline."""
+
+    request_id: str
+    status: int
+    code: str | None
+    message: str
+    api_key_name: str | None
+    operation: str | None
+    #: the ``model`` the client sent, when it could be read (an unknown use case included)
+    requested_model: str | None = None
+    #: the use case, when the model named one
+    use_case: str | None = None
+    stream: bool = False
+
+
 class AuditHooks:
     """Where the pipeline reports; the audit trail implements these. Default: nothing."""
 
@@ -177,6 +194,10 @@ class AuditHooks:
 
     async def finish(self, outcome: Outcome) -> None:
         """Called exactly once per attempt; for self-hosted answers, before the final event."""
+
+    async def client_error(self, error: ClientError) -> None:
+        """A request refused before the pipeline (bad body, unknown model, use case not
+        granted): recorded as one row; raising :class:`Refusal` answers that instead."""
 
     async def close(self) -> None:
         """Called once when the runtime closes: background work (capture) ends here."""

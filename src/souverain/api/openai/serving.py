@@ -3,7 +3,6 @@ shape the answer (JSON or SSE). Routes (router.py) only call these functions."""
 
 from __future__ import annotations
 
-import secrets
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -13,6 +12,8 @@ from starlette.responses import Response, StreamingResponse
 
 from souverain.api.auth import Principal
 from souverain.api.errors import APIError, error_body
+from souverain.api.openai import early
+from souverain.api.openai.early import new_request_id
 from souverain.api.openai.protocol import (
     FORWARDED_EXTRA,
     ChatCompletionRequest,
@@ -116,10 +117,6 @@ def completion_request(req: CompletionRequest, request_id: str) -> GenerationReq
     )
 
 
-def new_request_id(kind: str) -> str:
-    return f"{'chatcmpl' if kind == 'chat' else 'cmpl'}-{secrets.token_hex(12)}"
-
-
 def _headers(answer: Answer, use_case: str) -> dict[str, str]:
     return {
         "X-Souverain-Backend": answer.backend_name,
@@ -158,13 +155,24 @@ async def generate(
     runtime: Runtime, principal: Principal, wire: ChatCompletionRequest | CompletionRequest
 ) -> Response:
     kind = "chat" if isinstance(wire, ChatCompletionRequest) else "completion"
-    use_case = resolve_use_case(runtime, principal, wire.model)
     request_id = new_request_id(kind)
-    if isinstance(wire, ChatCompletionRequest):
-        greq = chat_request(wire, request_id)
-    else:
-        greq = completion_request(wire, request_id)
     stream = bool(wire.stream)
+    try:
+        use_case = resolve_use_case(runtime, principal, wire.model)
+        if isinstance(wire, ChatCompletionRequest):
+            greq = chat_request(wire, request_id)
+        else:
+            greq = completion_request(wire, request_id)
+    except APIError as err:  # refused before the pipeline: still one row
+        raise await early.record(
+            runtime,
+            err,
+            request_id=request_id,
+            api_key_name=principal.name,
+            operation="chat" if kind == "chat" else "text_completion",
+            model=wire.model,
+            stream=stream,
+        ) from None
     ctx = CallContext(request_id, use_case, principal.name, stream=stream)
     try:
         answer = await runtime.pipeline.open(ctx, greq)
