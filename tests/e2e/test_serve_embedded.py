@@ -131,6 +131,24 @@ def test_unknown_model_is_404_listing_valid_names(client: openai.OpenAI) -> None
     )
 
 
+@pytest.mark.parametrize(
+    "content",
+    [
+        "word " * 6000,  # ~7,500 estimated tokens: no candidate's context fits (placement)
+        "9 " * 6000,  # ~3,000 estimated, ~6,000 real tokens: llama.cpp's own count refuses it
+    ],
+    ids=["estimated", "tokenized"],
+)
+def test_over_long_prompt_is_context_length_exceeded(client: openai.OpenAI, content: str) -> None:
+    with pytest.raises(openai.BadRequestError) as info:
+        client.chat.completions.create(
+            model="default", messages=[{"role": "user", "content": content}], max_tokens=4
+        )
+    err = info.value.body
+    assert err["code"] == "context_length_exceeded" and err["param"] == "messages", err
+    assert "4096" in err["message"]
+
+
 def test_readyz_and_healthz(embedded_gateway: str) -> None:
     assert httpx.get(embedded_gateway + "/healthz").json() == {"status": "ok"}
     ready = httpx.get(embedded_gateway + "/readyz").json()

@@ -20,6 +20,8 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from souverain.cli.output import error
+
 ConfigOpt = Annotated[
     Path | None, typer.Option("--config", "-c", help="The YAML config file `serve` uses.")
 ]
@@ -72,18 +74,19 @@ def bench_command(
     try:
         task_suite = load_suite(suite)
     except SuiteError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        error(f"{exc}")
         raise typer.Exit(2) from None
     if use_case not in cfg.use_case_names:
-        err.print(
-            f"[red]error:[/red] unknown use case {use_case!r}; valid: {', '.join(cfg.use_case_names)}"
-        )
+        error(f"unknown use case {use_case!r}; valid: {', '.join(cfg.use_case_names)}")
         raise typer.Exit(2)
     uc = cfg.use_case(use_case)
     names = [b.strip() for b in backends.split(",") if b.strip()] if backends else None
     unknown = [n for n in names or [] if n not in {b.name for b in cfg.backends}]
     if unknown:
-        err.print(f"[red]error:[/red] unknown backend(s): {', '.join(unknown)}")
+        error(
+            f"unknown backend(s) {', '.join(unknown)}; use case {use_case!r} has "
+            f"{', '.join(uc.backends)} (all backends: {', '.join(b.name for b in cfg.backends)})"
+        )
         raise typer.Exit(2)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     out_dir = out or results_dir(cfg) / f"{stamp}-{task_suite.name}-{use_case}"
@@ -160,14 +163,15 @@ def advise_command(
     )
 
     if objective is not None and objective not in OBJECTIVES:
-        err.print(f"[red]error:[/red] --objective must be one of {', '.join(OBJECTIVES)}")
+        error(f"--objective must be one of {', '.join(OBJECTIVES)}")
+        raise typer.Exit(2)
+    if write is not None and config is None:
+        error("--write needs --config FILE (the config to copy with the new order)")
         raise typer.Exit(2)
     cfg = load_or_exit(config)
     unknown = [u for u in use_case or [] if u not in cfg.use_case_names]
     if unknown:
-        err.print(
-            f"[red]error:[/red] unknown use case(s) {', '.join(unknown)}; valid: {', '.join(cfg.use_case_names)}"
-        )
+        error(f"unknown use case(s) {', '.join(unknown)}; valid: {', '.join(cfg.use_case_names)}")
         raise typer.Exit(2)
     backends = {b.name: create_backend(b) for b in cfg.backends}  # placement reads their metadata
     docs = load_all_results(results_dir(cfg))
@@ -205,15 +209,22 @@ def advise_command(
         if advice.order:
             written.append((uc.name, advice.order))
     if write is not None:
-        source = config or None
-        if source is None:
-            err.print("[red]error:[/red] --write needs --config (the file to copy)")
-            raise typer.Exit(2)
-        current = Path(source)
-        for name, order in written:
-            write_backends_order(current, name, order, write)
-            current = write
-        out.print(f"wrote {write}")
+        if not written:
+            error(f"{write} not written: no use case has a recommended order")
+            raise typer.Exit(1)
+        current = Path(config)  # type: ignore[arg-type]  # checked before any work
+        try:
+            if write.resolve() == current.resolve():  # never overwrite the only copy
+                backup = current.with_name(current.name + ".bak")
+                backup.write_bytes(current.read_bytes())
+                out.print(f"backup of {current}: {backup}", highlight=False)
+            for name, order in written:
+                write_backends_order(current, name, order, write)
+                current = write
+        except OSError as exc:
+            error(f"cannot write {write}: {exc.strerror or exc}; choose another path")
+            raise typer.Exit(2) from None
+        out.print(f"wrote {write}", highlight=False)
 
 
 def _f(value: float | None) -> str:

@@ -10,7 +10,8 @@ from typing import Annotated, Any
 
 import typer
 
-from souverain.cli.ledger import ConfigOpt, err, open_ledger
+from souverain.cli.ledger import ConfigOpt, open_ledger
+from souverain.cli.output import error
 
 capture_app = typer.Typer(
     help="List and purge the traffic captured for exit drills (see docs/drills.md).",
@@ -34,7 +35,7 @@ def _retentions(config: Path | None) -> dict[str, int]:
     try:
         cfg = load_config(config)
     except ConfigError as exc:
-        err.print(f"[red]error:[/red] {exc}")
+        error(f"{exc}")
         raise typer.Exit(2) from None
     return {uc.name: uc.capture.retention_days for uc in cfg.use_cases}
 

@@ -12,6 +12,8 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from souverain.cli.output import error
+
 drill_app = typer.Typer(
     help="Exit drills: replay each use case's workload without a provider (see docs/drills.md).",
     no_args_is_help=True,
@@ -103,8 +105,8 @@ def exit_command(
     from souverain.paths import data_dir
 
     if not (without_backend or without_operator or without_jurisdiction):
-        err.print(
-            "[red]error:[/red] say what to remove: --without-backend NAME, --without-operator "
+        error(
+            "say what to remove: --without-backend NAME, --without-operator "
             "NAME or --without-jurisdiction CC (repeatable, combinable)"
         )
         raise typer.Exit(2)
@@ -115,7 +117,7 @@ def exit_command(
             tuple(without_jurisdiction or ()),
         )
     except ValueError as exc:
-        err.print(f"[red]error:[/red] --without-jurisdiction: {exc}", highlight=False)
+        error(f"--without-jurisdiction: {exc}")
         raise typer.Exit(2) from None
     cfg = load_or_exit(config)
     problems = [
@@ -143,7 +145,7 @@ def exit_command(
     ]
     if problems:  # a removal that matches nothing would report a drill that tested nothing
         for p in problems:
-            err.print(f"[red]error:[/red] {p}", highlight=False)
+            error(f"{p}")
         raise typer.Exit(2)
     use_cases = [uc for uc in cfg.use_cases if not use_case or uc.name in use_case]
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")

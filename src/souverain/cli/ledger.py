@@ -11,6 +11,8 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from souverain.cli.output import error
+
 ledger_app = typer.Typer(
     help="Verify the tamper-evident request ledger and export its rows.", no_args_is_help=True
 )
@@ -36,7 +38,7 @@ def ledger_url(config: Path | None) -> str | None:
     try:
         return load_config(config).ledger.url
     except ConfigError as exc:
-        err.print(f"[red]error:[/red] {exc}")
+        error(f"{exc}")
         raise typer.Exit(2) from None
 
 
@@ -55,16 +57,15 @@ def open_ledger(config: Path | None, url_override: str | None = None) -> Any:
         and sa_url.database
         and not Path(sa_url.database).exists()
     ):
-        err.print(
-            f"[red]error:[/red] no ledger at {sa_url.database} (has `souverain serve` run with this "
-            "config? check ledger.url)",
-            highlight=False,
+        error(
+            f"no ledger at {sa_url.database} (has `souverain serve` run with this "
+            "config? check ledger.url)"
         )
         raise typer.Exit(3)
     try:
         return Ledger.open(url)
     except LedgerUnavailable as exc:
-        err.print(f"[red]error:[/red] {exc}")
+        error(f"{exc}")
         raise typer.Exit(3) from None
 
 
@@ -77,6 +78,9 @@ def parse_time(value: str | None, option: str) -> datetime | None:
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint=option) from None
 
+
+#: the ``kind`` column's values (ledger rows of the gateway, of bench runs, of exit drills)
+KINDS = ("request", "bench", "drill")
 
 UrlOpt = Annotated[
     str | None,
@@ -103,7 +107,7 @@ def open_readonly(config: Path | None, url_override: str | None) -> Any:
     try:
         return open_ro(url)
     except LedgerError as exc:
-        err.print(f"[red]error:[/red] {exc}")
+        error(f"{exc}")
         raise typer.Exit(3) from None
 
 
@@ -113,7 +117,7 @@ def signing_key(key_file: Path | None) -> bytes:
     try:
         return load_key(key_file)
     except CheckpointError as exc:
-        err.print(f"[red]error:[/red] {exc}")
+        error(f"{exc}")
         raise typer.Exit(2) from None
 
 
@@ -141,7 +145,7 @@ def verify(
         try:
             docs = cp.load(checkpoint)
         except cp.CheckpointError as exc:
-            err.print(f"[red]error:[/red] {exc}")
+            error(f"{exc}")
             raise typer.Exit(2) from None
     with open_readonly(config, url) as ledger:
         result = ledger.verify()
@@ -210,6 +214,8 @@ def export(
 
     if format not in FORMATS:
         raise typer.BadParameter(f"expected one of {', '.join(FORMATS)}", param_hint="--format")
+    if kind is not None and kind not in KINDS:  # a typo must not look like an empty ledger
+        raise typer.BadParameter(f"expected one of {', '.join(KINDS)}", param_hint="--kind")
     start, end = parse_time(since, "--since"), parse_time(until, "--until")
     with open_ledger(config) as ledger:
         rows = ledger.rows(since=start, until=end, kind=kind)

@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from souverain import __version__
+from souverain.cli.output import INTERNAL, INTERRUPTED, error
 
 app = typer.Typer(
     name="souverain",
@@ -51,7 +52,7 @@ def load_or_exit(path: Path | None):  # type: ignore[no-untyped-def]
     try:
         return load_config(path)
     except ConfigError as exc:
-        err.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
+        error(f"{exc}")
         raise typer.Exit(2) from None
 
 
@@ -97,14 +98,12 @@ def serve(
     bind_host = host or cfg.server.host
     bind_port = cfg.server.port if port is None else port
     if not cfg.api_keys and not _is_loopback(bind_host):
-        err.print(
-            f"[red]error:[/red] refusing to listen on {bind_host}: no api_keys are configured, so "
+        error(
+            f"refusing to listen on {bind_host}: no api_keys are configured, so "
             "anyone who can reach this address could use every use case.\n"
             "Fix: create a key with 'souverain keys new NAME', add the printed lines under "
             "'api_keys:' in your config, and start again with --config FILE "
-            "(or bind to 127.0.0.1).",
-            markup=True,
-            highlight=False,
+            "(or bind to 127.0.0.1)."
         )
         raise typer.Exit(2)
     ledger = None
@@ -114,7 +113,7 @@ def serve(
         try:
             ledger = Ledger.open(cfg.ledger.url)
         except LedgerError as exc:
-            err.print(f"[red]error:[/red] the ledger cannot be opened: {exc}", highlight=False)
+            error(f"the ledger cannot be opened: {exc}")
             raise typer.Exit(3) from None
     if cfg.ledger.enabled and cfg.ledger.checkpoints is not None:
         from souverain.ledger.checkpoint import CheckpointError, load_key
@@ -285,10 +284,9 @@ def keys_new(
     from souverain.config.models import NAME_PATTERN
 
     if not re.fullmatch(NAME_PATTERN, name):
-        err.print(
-            f"[red]error:[/red] invalid key name {name!r}: letters, digits, '.', '_', ':' or '-', "
-            "starting with a letter or digit, at most 64 characters",
-            highlight=False,
+        error(
+            f"invalid key name {name!r}: letters, digits, '.', '_', ':' or '-', "
+            "starting with a letter or digit, at most 64 characters"
         )
         raise typer.Exit(2)
     key = new_key()
@@ -352,4 +350,12 @@ def main() -> None:
     try:
         app()
     except KeyboardInterrupt:
-        sys.exit(130)
+        sys.exit(INTERRUPTED)
+    except Exception as exc:  # a bug: one line, not a traceback, unless asked for
+        if os.environ.get("SOUVERAIN_DEBUG"):
+            raise
+        error(
+            f"unexpected {type(exc).__name__}: {exc} (a bug in souverain; run again with "
+            "SOUVERAIN_DEBUG=1 to see the traceback and report it)"
+        )
+        sys.exit(INTERNAL)

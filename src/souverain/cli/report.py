@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from souverain.cli.ledger import ConfigOpt, SinceOpt, UntilOpt, open_ledger, parse_time
+from souverain.cli.output import err, fail
 
 _FORMATS = ("table", "json", "csv")
 
@@ -89,8 +90,20 @@ def _chart(summaries: list[dict[str, Any]], path: Path) -> None:
         ("Cost (EUR)", "Energy (Wh)", "Carbon (gCO2e)"),
         strict=True,
     ):
-        ax.bar(names, [s[key] or 0.0 for s in groups])
         ax.set_title(label)
+        if all(s[key] is None for s in groups):  # unknown is not zero: say so, draw no bars
+            ax.text(
+                0.5,
+                0.5,
+                "unknown\n(no grid intensity for\nwhere these requests ran)",
+                ha="center",
+                va="center",
+                transform=ax.transAxes,
+            )
+            ax.set_xticks([])
+            ax.set_yticks([])
+            continue
+        ax.bar(names, [s[key] or 0.0 for s in groups])
         ax.tick_params(axis="x", rotation=45)
     fig.tight_layout()
     fig.savefig(path)
@@ -130,4 +143,9 @@ def report_command(
     else:
         Console().print(_table(summaries))
     if chart is not None:
-        _chart(summaries, chart)
+        try:
+            chart.parent.mkdir(parents=True, exist_ok=True)
+            _chart(summaries, chart)
+        except OSError as exc:
+            fail(f"cannot write the chart to {chart}: {exc.strerror or exc}; choose another path")
+        err.print(f"chart: {chart}")

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from souverain.backends.base import BackendMetadata
 from souverain.config.schema import Config
-from souverain.jurisdictions import UNKNOWN, normalise_code
+from souverain.jurisdictions import GROUPS, UNKNOWN, normalise_code
 
 EMBEDDED_BACKEND = "gemma-3-270m"
 DEFAULT_USE_CASE = "default"
@@ -185,11 +185,22 @@ def load_config(path: str | os.PathLike[str] | None) -> Config:
 
 def default_config() -> Config:
     """The configuration used with no file: one embedded backend, one ``default`` use case."""
-    country = os.environ.get("SOUVERAIN_SITE_COUNTRY", UNKNOWN)
-    try:
+    country = os.environ.get("SOUVERAIN_SITE_COUNTRY", "").strip() or UNKNOWN
+    try:  # never guess: a wrong country would mislabel every request's jurisdiction and carbon
         country = normalise_code(country)
+        if country in GROUPS:
+            raise ValueError("a group")
     except ValueError:
-        country = UNKNOWN
+        raise ConfigError(
+            "the environment",
+            [
+                (
+                    "SOUVERAIN_SITE_COUNTRY",
+                    f"{country!r} is not a country code: use the site's ISO 3166-1 alpha-2 "
+                    "code (FR, DE, ...), or unset it",
+                )
+            ],
+        ) from None
     return parse_config(
         {
             "site": {"country": country},

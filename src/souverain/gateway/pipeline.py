@@ -186,6 +186,10 @@ def placement_refusal(
         )
     if placement.candidates:
         return None
+    if placement.only_context_gaps():  # OpenAI's code for a prompt over the model's context
+        return Refusal(
+            400, "context_length_exceeded", placement.refusal_message(), param="messages"
+        )
     if placement.only_capability_gaps():
         param = (
             "tools"

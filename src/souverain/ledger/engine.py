@@ -40,6 +40,28 @@ def normalise_url(url: str | None) -> str:
     return url
 
 
+POSTGRES_EXTRA = "pip install 'souverain[postgres]'"
+
+
+def driver_problem(url: str | None) -> str | None:
+    """Why this ledger URL cannot be opened on this installation (a missing optional driver), or
+    None. Checked before connecting, so the operator reads what to install, not a traceback."""
+    import importlib.util
+
+    sa_url = make_url(normalise_url(url))
+    if sa_url.get_backend_name() == "postgresql":
+        try:
+            found = importlib.util.find_spec("psycopg") is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            return (
+                "a PostgreSQL ledger needs the 'postgres' extra (the psycopg driver), which is "
+                f"not installed: {POSTGRES_EXTRA}"
+            )
+    return None
+
+
 def display_url(url: str) -> str:
     """The URL with any password hidden, for messages."""
     return make_url(url).render_as_string(hide_password=True)

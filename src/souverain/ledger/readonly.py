@@ -17,7 +17,7 @@ from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from souverain.ledger.engine import display_url, normalise_url
+from souverain.ledger.engine import display_url, driver_problem, normalise_url
 from souverain.ledger.schema import VERSION_TABLE
 from souverain.ledger.store import LedgerError, LedgerReader, LedgerUnavailable
 
@@ -70,6 +70,8 @@ def open_readonly(url: str | None) -> LedgerReader:
     """A :class:`LedgerReader` over ``url`` that cannot write. Raises :class:`NoLedgerHere` when
     the database holds no souverain ledger, :class:`LedgerUnavailable` when it cannot be read."""
     sa_url = normalise_url(url)
+    if problem := driver_problem(sa_url):
+        raise LedgerUnavailable(problem)
     engine = _readonly_engine(sa_url)
     try:
         tables = set(inspect(engine).get_table_names())

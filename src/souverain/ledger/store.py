@@ -27,7 +27,13 @@ from sqlalchemy import Engine, case, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from souverain.ledger import owners
-from souverain.ledger.engine import create_ledger_engine, display_url, normalise_url, upgrade
+from souverain.ledger.engine import (
+    create_ledger_engine,
+    display_url,
+    driver_problem,
+    normalise_url,
+    upgrade,
+)
 from souverain.ledger.record import (
     FINAL_STATUSES,
     LedgerRecord,
@@ -194,6 +200,8 @@ class Ledger(LedgerReader):
         ``timeout_s``: how long :meth:`begin`/:meth:`finish` wait (the gateway's
         ``ledger.timeout_ms``); None waits as long as the database does (CLIs)."""
         sa_url = normalise_url(url)
+        if problem := driver_problem(sa_url):
+            raise LedgerUnavailable(problem)
         # PostgreSQL down: fail within the request timeout (libpq counts whole seconds)
         connect_s = 5 if timeout_s is None else max(1, min(5, math.ceil(timeout_s)))
         try:

@@ -65,6 +65,9 @@ class Exclusion:
     backend: str
     kind: ExclusionKind
     reason: str
+    #: for a capability gap, the request parameter it comes from (``stream``, ``tools``,
+    #: ``response_format``, ``messages`` for the context length)
+    param: str | None = None
 
     def __str__(self) -> str:
         return f"{self.backend}: {self.reason}"
@@ -100,6 +103,10 @@ class Placement:
     def only_capability_gaps(self) -> bool:
         return bool(self.excluded) and all(e.kind == "capability" for e in self.excluded)
 
+    def only_context_gaps(self) -> bool:
+        """Every candidate is too small for the prompt: OpenAI's ``context_length_exceeded``."""
+        return self.only_capability_gaps() and all(e.param == "messages" for e in self.excluded)
+
     def keep_only(self, name: str) -> None:
         """Bench and drills: serve on backend ``name`` only, no fallback (the exclusions kept are
         that backend's, or "not a candidate" when the use case does not list it)."""
@@ -110,15 +117,19 @@ class Placement:
         self.candidates = kept
 
 
-def _capability_gap(caps: Capabilities, needs: Needs) -> str | None:
+def _capability_gap(caps: Capabilities, needs: Needs) -> tuple[str, str] | None:
+    """The request parameter a backend cannot honour, and why (None: it can)."""
     if needs.stream and not caps.streaming:
-        return "does not support streaming"
+        return "stream", "does not support streaming"
     if needs.tools and not caps.tools:
-        return "does not support tools"
+        return "tools", "does not support tools"
     if needs.json_mode and not caps.json_mode:
-        return "does not support JSON mode (response_format)"
+        return "response_format", "does not support JSON mode (response_format)"
     if caps.context_length and needs.context_tokens > caps.context_length:
-        return f"context length {caps.context_length} < ~{needs.context_tokens} tokens needed"
+        return (
+            "messages",
+            f"context length {caps.context_length} < ~{needs.context_tokens} tokens needed",
+        )
     return None
 
 
@@ -175,7 +186,7 @@ def place(
             continue
         gap = _capability_gap(backend.capabilities, needs)
         if gap is not None:
-            placement.excluded.append(Exclusion(name, "capability", gap))
+            placement.excluded.append(Exclusion(name, "capability", gap[1], param=gap[0]))
             continue
         if keep_local and not meta.self_hosted:
             what = "; ".join(
