@@ -218,3 +218,38 @@ async def test_postgres_hard_restart_every_200_has_its_completed_row() -> None:
         completed = {r["request_id"] for r in rows(pg.url) if r["status"] == "completed"}
         assert 503 in statuses and statuses[-1] == 200, statuses
         assert sorted(answered) == sorted(completed)
+
+
+async def test_egress_row_whose_finish_failed_is_closed_as_the_503_it_was(gateway) -> None:
+    """Data left (write-ahead row committed), then the ledger locked before the finish: the
+    client gets 503, and the next write that succeeds closes the pending row as failed 503."""
+    app, db, _, remote = gateway
+    remote.delay = 0.3
+    runtime = app.state.runtime
+    await runtime.start()
+    try:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://gw", timeout=30
+        ) as c:
+            task = asyncio.create_task(_post(c, "away"))
+            while not remote.received:
+                await asyncio.sleep(0.02)
+            lock = Lock(db)  # the write-ahead row is committed; the backend is answering
+            try:
+                r = await task
+            finally:
+                lock.release()
+            assert r.status_code == 503 and r.json()["error"]["code"] == "ledger_unavailable"
+            withheld = r.headers["X-Request-Id"]
+            assert (await _post(c, "here")).status_code == 200
+    finally:
+        await runtime.close()
+    by_id = {r["request_id"]: r for r in rows(f"sqlite:///{db}")}
+    row = by_id[withheld]
+    assert (row["status"], row["http_status"], row["error_code"]) == (
+        "failed",
+        503,
+        "ledger_unavailable",
+    )
+    assert row["backend"] == "remote"
+    assert not [r for r in by_id.values() if r["status"] == "pending"]

@@ -82,6 +82,9 @@ class AuditTrail(AuditHooks):
         self.ledger = ledger
         self.budgets = budgets
         self.capture = capture
+        #: write-ahead rows (data left) whose finish could not be written: closed as failed
+        #: 503 ledger_unavailable by the next write that succeeds
+        self._unclosed: dict[str, LedgerRecord] = {}
 
     async def admit(self, ctx: CallContext) -> None:
         """Budgets: refuse (429 ``budget_exceeded``) once a key's or use case's budget is spent.
@@ -152,10 +155,32 @@ class AuditTrail(AuditHooks):
         except LedgerError as exc:
             # never an answer without its row: the answer (or refusal) is withheld
             log.error("ledger: could not write the row of request %s: %s", rec.request_id, exc)
+            if outcome.ctx.egress_begun:
+                self._withheld(rec, exc)
             raise ledger_unavailable(
                 "the audit ledger cannot be written, so this request cannot be answered; "
                 "retry later"
             ) from None
+        if self._unclosed:
+            await self._close_unclosed()
+
+    def _withheld(self, rec: LedgerRecord, exc: Exception) -> None:
+        """Its pending row (data did leave) is to be closed as what the client saw: 503."""
+        rec.status, rec.decision = "failed", "failed"
+        rec.http_status, rec.error_code = 503, "ledger_unavailable"
+        rec.reason = f"answer withheld: its row could not be written ({type(exc).__name__})"
+        self._unclosed[rec.request_id] = rec
+
+    async def _close_unclosed(self) -> None:
+        assert self.ledger is not None
+        for request_id, rec in list(self._unclosed.items()):
+            try:
+                await self.ledger.finish(rec)
+            except LedgerUnavailable:
+                return  # down again: the next successful write retries
+            except LedgerError:
+                pass  # finalised meanwhile (the first write had committed after all)
+            self._unclosed.pop(request_id, None)
 
     async def client_error(self, error: ClientError) -> None:
         """One refused row for a request refused before placement (no backend, no cost)."""
