@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import text
 
 from souverain.drill.removal import Removal
@@ -45,8 +46,8 @@ async def test_headline_figures_are_the_reports(gateway: Any, client: httpx.Asyn
     # sent to a backend: rows 1, 2, 3 (pseudonymised), 5 (failed after being sent), 6
     assert float(hooks["share_on_prem"]) == round(4 / 5, 4)
     assert float(hooks["share_eu_jurisdiction"]) == round(4 / 5, 4)
-    assert float(hooks["cost_eur"]) == round(0.0012 + 0.0007 + 0.0031 + 0.0001 + 0.0009, 6)
-    assert float(hooks["energy_wh"]) == round(0.4 + 0.3 + 0.9 + 0.05 + 0.35, 6)
+    assert float(hooks["cost_eur"]) == pytest.approx(0.0012 + 0.0007 + 0.0031 + 0.0001 + 0.0009)
+    assert float(hooks["energy_wh"]) == pytest.approx(0.4 + 0.3 + 0.9 + 0.05 + 0.35)
     day = list(ledger_of(gateway).rows(since=now - timedelta(hours=24), kind="request"))
     # (the page's own "24h" is a moment later than `now`: no row sits at the boundary)
     report = summarize(day)[0]

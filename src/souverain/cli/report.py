@@ -18,6 +18,19 @@ from souverain.cli.output import err, fail
 _FORMATS = ("table", "json", "csv")
 
 
+def _sig(value: float) -> str:
+    """Three significant figures, never rounded to zero, never in exponent form."""
+    import numpy as np
+
+    if value == 0:
+        return "0"
+    if abs(value) >= 1000:
+        return f"{value:.0f}"
+    return str(
+        np.format_float_positional(value, precision=3, unique=False, fractional=False, trim="-")
+    )
+
+
 def _pct(value: float | None) -> str:
     return "-" if value is None else f"{value * 100:.0f}%"
 
@@ -46,12 +59,12 @@ def _table(summaries: list[dict[str, Any]]) -> Table:
             str(s["requests"]),
             str(s["refused"]),
             f"{s['prompt_tokens']}/{s['completion_tokens']}",
-            f"{s['cost_eur']:.4f}",
-            f"{s['energy_wh']:.4f} [{s['energy_wh_low']:.4f}-{s['energy_wh_high']:.4f}]"
+            _sig(s["cost_eur"]),
+            f"{_sig(s['energy_wh'])} [{_sig(s['energy_wh_low'])}-{_sig(s['energy_wh_high'])}]"
             + (f"\n{methods}" if methods else ""),
             "unknown"
             if s["carbon_g"] is None
-            else f"{s['carbon_g']:.3f}"
+            else _sig(s["carbon_g"])
             + (
                 f"\n({s['carbon_unknown_requests']} unknown)"
                 if s["carbon_unknown_requests"]

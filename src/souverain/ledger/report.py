@@ -92,6 +92,8 @@ class Summary:
             self.personal_data_left += personal and not row.get("self_hosted")
 
     def as_dict(self) -> dict[str, Any]:
+        """Sums at full precision (a request can cost a few µEUR: rounding would show 0)."""
+
         def share(n: int) -> float | None:
             return round(n / self.sent, 4) if self.sent else None
 
@@ -106,15 +108,15 @@ class Summary:
             "refusals_by_reason": dict(self.refusals_by_reason.most_common()),
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,
-            "cost_eur": round(self.cost_eur, 6),
-            "energy_wh": round(self.energy_wh, 6),
-            "energy_wh_low": round(self.energy_wh_low, 6),
-            "energy_wh_high": round(self.energy_wh_high, 6),
+            "cost_eur": self.cost_eur,
+            "energy_wh": self.energy_wh,
+            "energy_wh_low": self.energy_wh_low,
+            "energy_wh_high": self.energy_wh_high,
             "energy_methods": {
                 m: round(n / total, 4) for m, n in self.energy_methods.most_common()
             },
             # None when no row had a grid intensity: unknown is not zero
-            "carbon_g": round(self.carbon_g, 6)
+            "carbon_g": self.carbon_g
             if self.carbon_unknown < self.served or not self.served
             else None,
             "carbon_unknown_requests": self.carbon_unknown,
