@@ -1,34 +1,31 @@
 """The backend registry: backend types are looked up by their ``type`` name, never branched on.
 
-Built-in types register here; third-party packages can add types through the entry point group
-``souverain.backends`` (each entry point names a :class:`~souverain.backends.base.Backend`
-subclass with ``type_name`` and ``config_model``).
+The built-in types are named in :mod:`souverain.backends.builtin`; third-party packages add types
+through the entry point group ``souverain.backends`` (each entry point names a
+:class:`~souverain.backends.base.Backend` subclass with ``type_name`` and ``config_model``).
+Loaded on first use, like every plug-in (:mod:`souverain.plugins`).
 """
 
 from __future__ import annotations
 
-from importlib.metadata import entry_points
 from typing import Any
 
 from pydantic import BaseModel
 
 from souverain.backends.base import Backend
-from souverain.backends.llamacpp import LlamaCppBackend
-from souverain.backends.openai_compat import OpenAIBackend
-
-REGISTRY: dict[str, type[Backend]] = {
-    LlamaCppBackend.type_name: LlamaCppBackend,
-    OpenAIBackend.type_name: OpenAIBackend,
-}
+from souverain.plugins import Registry
 
 
-def _load_plugins() -> None:
-    for ep in entry_points(group="souverain.backends"):
-        cls = ep.load()
-        REGISTRY.setdefault(cls.type_name, cls)
+def _by_type_name(name: str, obj: object) -> tuple[str, type[Backend]]:
+    if not (isinstance(obj, type) and issubclass(obj, Backend)):
+        raise TypeError(f"entry point souverain.backends:{name} is not a Backend subclass")
+    return obj.type_name, obj
 
 
-_load_plugins()
+#: Backend classes by ``type``.
+REGISTRY: Registry[type[Backend]] = Registry(
+    "souverain.backends", "souverain.backends.builtin:BUILTIN", entry_point=_by_type_name
+)
 
 
 def backend_config_models() -> list[type[BaseModel]]:

@@ -20,12 +20,8 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from souverain.cli.output import error
-
-ConfigOpt = Annotated[
-    Path | None, typer.Option("--config", "-c", help="The YAML config file `serve` uses.")
-]
-err = Console(stderr=True, soft_wrap=True)  # never wrap messages mid-sentence in logs
+from souverain.cli.common import ConfigOpt, load_or_exit
+from souverain.cli.output import err, error
 
 
 def bench_command(
@@ -62,7 +58,6 @@ def bench_command(
 ) -> None:
     """Run a task suite on each backend of a use case, through the gateway's own placement, data
     actions and metering; write results.json, results.png and report.html."""
-    from souverain.cli.main import load_or_exit
     from souverain.config import config_hash
     from souverain.evaluation.advise import results_dir
     from souverain.evaluation.report import print_table, write_results
@@ -153,7 +148,6 @@ def advise_command(
     """Per use case: the compliant candidates, the excluded ones and why, each one's quality
     against the use case's quality_floor, and the recommended order (from the latest bench results)."""
     from souverain.backends.registry import create_backend
-    from souverain.cli.main import load_or_exit
     from souverain.evaluation.advise import (
         OBJECTIVES,
         advise_use_case,

@@ -10,7 +10,8 @@ from typing import Annotated, Any
 
 import typer
 
-from souverain.cli.ledger import ConfigOpt, open_ledger
+from souverain.cli.common import ConfigOpt
+from souverain.cli.ledger import open_ledger
 from souverain.cli.output import error
 
 capture_app = typer.Typer(

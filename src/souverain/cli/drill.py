@@ -12,13 +12,13 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from souverain.cli.output import error
+from souverain.cli.common import load_or_exit
+from souverain.cli.output import err, error
 
 drill_app = typer.Typer(
     help="Exit drills: replay each use case's workload without a provider (see docs/drills.md).",
     no_args_is_help=True,
 )
-err = Console(stderr=True, soft_wrap=True)  # never wrap messages mid-sentence in logs
 
 
 @drill_app.callback()
@@ -96,7 +96,6 @@ def exit_command(
 
     Exit code: 0 if every drilled use case is ready (--allow-degraded: or degraded), 1 otherwise
     (no-exit, unverified), 2 on a usage or configuration error."""
-    from souverain.cli.main import load_or_exit
     from souverain.config import config_hash
     from souverain.drill.removal import Removal
     from souverain.drill.report import print_table, write_json, write_markdown

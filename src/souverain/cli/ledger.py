@@ -9,21 +9,13 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 
+from souverain.cli.common import ConfigOpt, err
 from souverain.cli.output import error
 
 ledger_app = typer.Typer(
     help="Verify the tamper-evident request ledger and export its rows.", no_args_is_help=True
 )
-err = Console(stderr=True, highlight=False, soft_wrap=True)
-
-ConfigOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--config", "-c", help="The YAML config file `serve` uses (its `ledger.url` is read)."
-    ),
-]
 SinceOpt = Annotated[
     str | None,
     typer.Option(help="From this UTC time: ISO date/datetime, or relative (7d, 12h)."),

@@ -15,7 +15,8 @@ from rich.console import Console
 from rich.table import Table
 
 from souverain import __version__
-from souverain.cli.output import CHECK_FAILED, INTERNAL, INTERRUPTED, error
+from souverain.cli.common import ConfigOpt, load_or_exit
+from souverain.cli.output import CHECK_FAILED, INTERNAL, INTERRUPTED, err, error
 
 app = typer.Typer(
     name="souverain",
@@ -27,33 +28,12 @@ app = typer.Typer(
 keys_app = typer.Typer(help="Create API keys for clients.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 
-ConfigOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--config",
-        "-c",
-        help="YAML config file (default: $SOUVERAIN_CONFIG, else built-in: embedded model, use case 'default').",
-    ),
-]
-err = Console(stderr=True, soft_wrap=True)  # never wrap messages mid-sentence in logs
-
 
 class LogLevel(enum.StrEnum):
     debug = "debug"
     info = "info"
     warning = "warning"
     error = "error"
-
-
-def load_or_exit(path: Path | None):  # type: ignore[no-untyped-def]
-    """Load a config, or print the problems (file and field paths) and exit with code 2."""
-    from souverain.config import ConfigError, load_config
-
-    try:
-        return load_config(path)
-    except ConfigError as exc:
-        error(f"{exc}")
-        raise typer.Exit(2) from None
 
 
 def _is_loopback(host: str) -> bool:

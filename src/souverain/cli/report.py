@@ -12,7 +12,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from souverain.cli.ledger import ConfigOpt, SinceOpt, UntilOpt, open_ledger, parse_time
+from souverain.cli.common import ConfigOpt
+from souverain.cli.ledger import SinceOpt, UntilOpt, open_ledger, parse_time
 from souverain.cli.output import err, fail
 
 _FORMATS = ("table", "json", "csv")

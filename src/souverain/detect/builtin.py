@@ -1,4 +1,4 @@
-"""Registers the built-in detectors (imported once by the registry)."""
+"""The built-in detectors, by name (loaded by the registry when a scanner is first built)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from souverain.detect.markers import MarkerDetector
 from souverain.detect.mrz import detect_mrz
 from souverain.detect.names import NameDetector
 from souverain.detect.numbers import detect_numbers
-from souverain.detect.registry import ScannerOptions, register_detector
+from souverain.detect.options import DetectorFactory, ScannerOptions
 from souverain.detect.secrets import detect_secrets
 
 
@@ -20,7 +20,7 @@ def _names(options: ScannerOptions) -> NameDetector | None:
     return NameDetector() if options.names else None
 
 
-BUILTIN = {
+BUILTIN: dict[str, DetectorFactory] = {
     "secrets": lambda options: detect_secrets,
     "mrz": lambda options: detect_mrz,
     "email": lambda options: detect_email,
@@ -30,6 +30,3 @@ BUILTIN = {
     "confidential_markers": _markers,
     "person_names": _names,
 }
-
-for _name, _factory in BUILTIN.items():
-    register_detector(_name, _factory, replace=True)

@@ -17,57 +17,41 @@ or from an installed package through the entry point group ``souverain.detectors
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from importlib.metadata import entry_points
-from typing import TypeAlias
+from collections.abc import Iterable
 
-from souverain.detect.finding import Finding
+from souverain.detect.options import Detector, DetectorFactory, ScannerOptions
+from souverain.plugins import Registry
 
+__all__ = [
+    "DETECTORS",
+    "Detector",
+    "DetectorFactory",
+    "ScannerOptions",
+    "detector_factories",
+    "iter_detectors",
+    "register_detector",
+    "unregister_detector",
+]
 
-@dataclass(frozen=True)
-class ScannerOptions:
-    """What a detector factory may read when the scanner is built."""
-
-    confidential_markers: tuple[str, ...] = ()
-    names: bool = True
-    extra: dict[str, object] = field(default_factory=dict)
-
-
-Detector: TypeAlias = Callable[[str], Iterable[Finding]]
-DetectorFactory: TypeAlias = Callable[[ScannerOptions], Detector | None]
-
-_REGISTRY: dict[str, DetectorFactory] = {}
-_plugins_loaded = False
+#: Every detector factory by name: the built-ins of :mod:`souverain.detect.builtin`, then the
+#: ``souverain.detectors`` entry points, loaded when a scanner is first built.
+DETECTORS: Registry[DetectorFactory] = Registry(
+    "souverain.detectors", "souverain.detect.builtin:BUILTIN"
+)
 
 
 def register_detector(name: str, factory: DetectorFactory, *, replace: bool = False) -> None:
     """Add a detector factory. A factory may return ``None`` to opt out for given options."""
-    if name in _REGISTRY and not replace:
-        raise ValueError(f"detector {name!r} is already registered (pass replace=True)")
-    _REGISTRY[name] = factory
+    DETECTORS.register(name, factory, replace=replace)
 
 
 def unregister_detector(name: str) -> None:
-    _REGISTRY.pop(name, None)
-
-
-def _load_plugins() -> None:
-    global _plugins_loaded
-    if _plugins_loaded:
-        return
-    _plugins_loaded = True
-    for ep in entry_points(group="souverain.detectors"):
-        if ep.name not in _REGISTRY:
-            _REGISTRY[ep.name] = ep.load()
+    DETECTORS.unregister(name)
 
 
 def detector_factories() -> dict[str, DetectorFactory]:
     """The registered factories by name (built-ins first, then entry-point plug-ins)."""
-    from souverain.detect import builtin  # noqa: F401  (registers the built-in detectors)
-
-    _load_plugins()
-    return dict(_REGISTRY)
+    return dict(DETECTORS)
 
 
 def iter_detectors(options: ScannerOptions, only: Iterable[str] | None = None) -> list[Detector]:

@@ -3,7 +3,8 @@
 Each scorer declares its options (a pydantic model, extras forbidden), checks an item's
 ``expected`` value when the suite is loaded, and scores output text. Scoring never raises on model
 output: whatever the model wrote (nothing, prose, truncated or fenced JSON, trailing garbage) gets
-a score and details saying what was understood. Registry: :data:`SCORERS` (name -> scorer).
+a score and details saying what was understood. Registry: :data:`SCORERS` (name -> scorer; plug-ins
+through the ``souverain.scorers`` entry points).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from souverain.evaluation.countries import country_code, fold
+from souverain.plugins import Registry
 
 
 @dataclass(frozen=True)
@@ -419,9 +421,23 @@ class Numeric(Scorer):
         )
 
 
-SCORERS: dict[str, Scorer] = {
+BUILTIN: dict[str, Scorer] = {
     s.name: s for s in (Exact(), Contains(), Regex(), Label(), JsonFields(), Numeric())
 }
+
+
+def _scorer(name: str, obj: object) -> tuple[str, Scorer]:
+    scorer = obj() if isinstance(obj, type) else obj
+    if not isinstance(scorer, Scorer):
+        raise TypeError(f"entry point souverain.scorers:{name} is not a Scorer")
+    return scorer.name, scorer
+
+
+#: Scorers by name: the built-ins above, then the ``souverain.scorers`` entry points (a
+#: :class:`Scorer` subclass or instance), loaded on first use (:mod:`souverain.plugins`).
+SCORERS: Registry[Scorer] = Registry(
+    "souverain.scorers", "souverain.evaluation.scorers:BUILTIN", entry_point=_scorer
+)
 
 
 def score_output(scorer: str, options: Any, expected: Any, output: Any) -> ItemScore:

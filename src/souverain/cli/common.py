@@ -1,0 +1,36 @@
+"""What every ``souverain`` sub-command shares: the ``--config`` option, and loading a config or
+exiting with code 2 (the problems named by file and field); the error console is
+:mod:`souverain.cli.output`'s."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from souverain.cli.output import err, error
+
+if TYPE_CHECKING:
+    from souverain.config.schema import Config
+
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        "-c",
+        help="YAML config file (default: $SOUVERAIN_CONFIG, else built-in: embedded model, use case 'default').",
+    ),
+]
+__all__ = ["ConfigOpt", "err", "load_or_exit"]
+
+
+def load_or_exit(path: Path | None) -> Config:
+    """Load a config, or print the problems (file and field paths) and exit with code 2."""
+    from souverain.config import ConfigError, load_config
+
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        error(f"{exc}")
+        raise typer.Exit(2) from None
