@@ -124,7 +124,7 @@ def create_app(
     )
     app.state.runtime = runtime
     app.state.readiness = readiness
-    app.state.keyring = KeyRing(config.api_keys)
+    app.state.keyring = KeyRing(config.api_keys, runtime.keys)
     app.include_router(openai_router)
     install_console(app, runtime, app.state.keyring)
 

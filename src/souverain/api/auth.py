@@ -1,21 +1,23 @@
 """API keys: clients send ``Authorization: Bearer <key>``; the config lists keys by SHA-256 (or
-names an environment variable holding one), each with the use cases it may call."""
+names an environment variable holding one), each with the use cases it may call. Runtime keys
+(``souverain keys create``) live in the ledger database and are looked up in the runtime's
+:class:`~souverain.ledger.keys.RuntimeKeys` snapshot; a config key wins over a runtime key with
+the same hash. Once a runtime key exists, every request needs a key."""
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
-import secrets
 from dataclasses import dataclass
 
 from starlette.requests import Request
 
 from souverain.api.errors import APIError
 from souverain.config.models import ApiKeyConfig
+from souverain.ledger.keys import KEY_PREFIX, RuntimeKey, RuntimeKeys, hash_key, new_key
 
 log = logging.getLogger("souverain.auth")
-KEY_PREFIX = "sk-sov-"
+__all__ = ["ANONYMOUS", "KEY_PREFIX", "KeyRing", "Principal", "authenticate", "hash_key", "new_key"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,18 +34,18 @@ class Principal:
 ANONYMOUS = Principal(None, None)
 
 
-def hash_key(key: str) -> str:
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()
-
-
-def new_key() -> str:
-    return KEY_PREFIX + secrets.token_urlsafe(32)
+def _principal(key: RuntimeKey) -> Principal:
+    ucs = None if "*" in key.use_cases else frozenset(key.use_cases)
+    return Principal(key.name, ucs, key.admin)
 
 
 class KeyRing:
-    def __init__(self, keys: list[ApiKeyConfig]):
+    """The config's keys and, with ``runtime``, the runtime keys of the ledger database."""
+
+    def __init__(self, keys: list[ApiKeyConfig], runtime: RuntimeKeys | None = None):
         self._by_hash: dict[str, Principal] = {}
-        self.configured = bool(keys)
+        self._runtime = runtime
+        self._from_config = bool(keys)
         for k in keys:
             digest = k.sha256
             if digest is None and k.env:
@@ -62,13 +64,25 @@ class KeyRing:
             self._by_hash[digest] = Principal(k.name, ucs, k.admin)
 
     @property
+    def configured(self) -> bool:
+        """Whether requests need a key: the config lists keys, or a runtime key was created."""
+        return self._from_config or (self._runtime is not None and self._runtime.exist)
+
+    @property
     def has_admin(self) -> bool:
         """Whether any key may open the web console."""
-        return any(p.admin for p in self._by_hash.values())
+        if any(p.admin for p in self._by_hash.values()):
+            return True
+        return self._runtime is not None and self._runtime.has_admin()
 
     def by_digest(self, digest: str) -> Principal | None:
-        """The key whose SHA-256 is ``digest`` (the console's sessions hold it), or None."""
-        return self._by_hash.get(digest)
+        """The key whose SHA-256 is ``digest`` (the console's sessions hold it), or None. A
+        runtime key counts only while it is valid (not revoked, expired or past its grace)."""
+        found = self._by_hash.get(digest)
+        if found is None and self._runtime is not None:
+            key = self._runtime.lookup(digest)
+            found = _principal(key) if key is not None else None
+        return found
 
     def authenticate(self, authorization: str | None) -> Principal:
         if not self.configured:

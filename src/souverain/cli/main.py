@@ -25,7 +25,11 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-keys_app = typer.Typer(help="Create API keys for clients.", no_args_is_help=True)
+keys_app = typer.Typer(
+    help="API keys for clients: runtime keys in the ledger database (create, list, revoke, "
+    "rotate; every replica sees a change within seconds), or config-file keys (new).",
+    no_args_is_help=True,
+)
 app.add_typer(keys_app, name="keys")
 
 
@@ -77,15 +81,6 @@ def serve(
     cfg = load_or_exit(config)
     bind_host = host or cfg.server.host
     bind_port = cfg.server.port if port is None else port
-    if not cfg.api_keys and not _is_loopback(bind_host):
-        error(
-            f"refusing to listen on {bind_host}: no api_keys are configured, so "
-            "anyone who can reach this address could use every use case.\n"
-            "Fix: create a key with 'souverain keys new NAME', add the printed lines under "
-            "'api_keys:' in your config, and start again with --config FILE "
-            "(or bind to 127.0.0.1)."
-        )
-        raise typer.Exit(2)
     ledger = None
     if cfg.ledger.enabled:  # fail here with one clear line, not in the server's start-up
         from souverain.ledger import Ledger, LedgerError
@@ -103,6 +98,17 @@ def serve(
         except CheckpointError as exc:
             err.print(f"[red]error:[/red] ledger.checkpoints: {exc}", highlight=False)
             raise typer.Exit(2) from None
+    if not cfg.api_keys and not _is_loopback(bind_host) and not _runtime_keys_exist(ledger):
+        if ledger is not None:
+            ledger.close()
+        error(
+            f"refusing to listen on {bind_host}: no api_keys are configured, so "
+            "anyone who can reach this address could use every use case.\n"
+            "Fix: create a key with 'souverain keys create NAME --use-case U' (stored in the "
+            "ledger database), or with 'souverain keys new NAME' and add the printed lines under "
+            "'api_keys:' in your config, and start again (or bind to 127.0.0.1)."
+        )
+        raise typer.Exit(2)
     logging.basicConfig(
         level=log_level.value.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -138,6 +144,15 @@ def serve(
         log_level=log_level.value,
         timeout_graceful_shutdown=5,
     )
+
+
+def _runtime_keys_exist(ledger: Any) -> bool:
+    """Whether the ledger database holds runtime keys (then every request needs a key)."""
+    if ledger is None:
+        return False
+    from souverain.ledger.keys import KeyStore
+
+    return KeyStore(ledger.engine, ledger.read_engine).fingerprint()[0] > 0
 
 
 @app.command("check-config")
@@ -331,6 +346,7 @@ def _register_concerns() -> None:
     from souverain.cli.bench import advise_command, bench_command
     from souverain.cli.capture import capture_app
     from souverain.cli.drill import drill_app
+    from souverain.cli.keys import register as register_keys
     from souverain.cli.ledger import ledger_app
     from souverain.cli.report import report_command
     from souverain.cli.scan import scan_command
@@ -342,6 +358,7 @@ def _register_concerns() -> None:
     app.add_typer(drill_app, name="drill")
     app.add_typer(ledger_app, name="ledger")
     app.command("report")(report_command)
+    register_keys(keys_app)
 
 
 _register_concerns()

@@ -19,6 +19,7 @@ from souverain.gateway.metrics import Metrics
 from souverain.gateway.pipeline import Pipeline
 from souverain.ledger import BudgetGuard, Ledger
 from souverain.ledger.checkpoint import AutoCheckpointer, load_key
+from souverain.ledger.keys import KeyStore, RuntimeKeys
 from souverain.policy.routing import RoutingPlan, RoutingSource
 
 log = logging.getLogger("souverain.runtime")
@@ -46,6 +47,8 @@ class Runtime:
         self.scanner = Scanner(confidential_markers=config.confidential_markers)
         self.metrics = Metrics()
         self.ledger: Ledger | None = None
+        #: runtime API keys from the ledger database, polled while running (the API reads them)
+        self.keys = RuntimeKeys()
         self._opened_ledger = ledger  # already opened by the caller (serve checks it first)
         self._custom_hooks = hooks is not None
         self._routing_source = routing
@@ -55,6 +58,7 @@ class Runtime:
         self._start_tasks: list[asyncio.Task[None]] = []
         self.checkpointer: AutoCheckpointer | None = None
         self._checkpoint_task: asyncio.Task[None] | None = None
+        self._keys_task: asyncio.Task[None] | None = None
 
     def open_ledger(self) -> None:
         """Open the configured ledger (blocking: migrations) and build the audit trail on it;
@@ -73,11 +77,14 @@ class Runtime:
             from souverain.gateway.capture import TrafficCapture
 
             capture = TrafficCapture(CaptureStore(self.ledger), self.scanner)
+        budgets = BudgetGuard(self.ledger, self.config)
+        self.keys.on_change.append(budgets.set_key_budgets)
+        self.keys.bind(KeyStore(self.ledger.engine, self.ledger.read_engine))
         self.hooks = AuditTrail(
             self.config.site,
             metrics=self.metrics,
             ledger=self.ledger,
-            budgets=BudgetGuard(self.ledger, self.config),
+            budgets=budgets,
             capture=capture,
         )
         self._assemble()
@@ -100,6 +107,8 @@ class Runtime:
         await asyncio.to_thread(self.open_ledger)
         await asyncio.to_thread(self.load_routing)
         self._start_checkpoints()
+        if self.keys.store is not None:
+            self._keys_task = asyncio.create_task(self._poll_keys(), name="runtime-keys")
         self._start_tasks = [
             asyncio.create_task(b.start(), name=f"start-{b.name}") for b in self.backends.values()
         ]
@@ -133,8 +142,19 @@ class Runtime:
                 await asyncio.to_thread(checkpointer.tick)
             except Exception:  # a failed check or write is retried at the next tick
                 log.exception("ledger checkpoints: the check or the write failed")
+    async def _poll_keys(self) -> None:
+        """Reload the runtime keys when they change (a create, revoke or rotate elsewhere)."""
+        while True:
+            await asyncio.sleep(self.keys.interval_s)
+            try:
+                await asyncio.to_thread(self.keys.refresh)
+            except Exception:  # never let the poll die: the next tick tries again
+                log.exception("runtime keys: refresh failed")
 
     async def close(self) -> None:
+        if self._keys_task is not None:
+            self._keys_task.cancel()
+            self._keys_task = None
         for task in self._start_tasks:
             if not task.done():
                 task.cancel()

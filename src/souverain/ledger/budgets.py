@@ -8,6 +8,10 @@ a pending row, whose cost is not known yet, counts 0) and raises :class:`BudgetE
 sum has already reached its limit. The sums are read from the database, so every gateway worker
 sharing one PostgreSQL ledger sees the spend of the others.
 
+Runtime keys (``souverain keys create --budget-eur X``, :mod:`souverain.ledger.keys`) have a
+monthly budget; :meth:`BudgetGuard.set_key_budgets` replaces them whenever the keys change. A
+config key's budget wins over a runtime key of the same name.
+
 Budget names are ``<scope>:<name>:<period>``: ``scope`` is ``api_key`` or ``use_case``, ``name``
 the configured key or use-case name (which may itself contain ``:``), ``period`` ``day`` or
 ``month`` -- e.g. ``api_key:research-team:day``, ``use_case:research:month``.
@@ -125,6 +129,7 @@ class BudgetGuard:
         self._limits: dict[_Key, dict[Period, float]] = {}
         self._add("api_key", config.api_keys)
         self._add("use_case", config.use_cases)
+        self._runtime: dict[_Key, dict[Period, float]] = {}
         self._cache: dict[_Key, _Spend] = {}
         self._inflight: dict[tuple[_Key, datetime], asyncio.Future[_Spend]] = {}
 
@@ -141,11 +146,23 @@ class BudgetGuard:
             if limits:
                 self._limits[(scope, item.name)] = limits
 
+    def set_key_budgets(self, keys: Iterable[Any]) -> None:
+        """The monthly budgets of the runtime keys (items with ``name`` and
+        ``budget_eur_month``), replacing the previous ones."""
+        self._runtime = {
+            ("api_key", k.name): {"month": float(k.budget_eur_month)}
+            for k in keys
+            if k.budget_eur_month is not None
+        }
+
+    def _limits_of(self, key: _Key) -> dict[Period, float]:
+        return self._limits.get(key) or self._runtime.get(key) or {}
+
     def budgets(self, api_key_name: str | None, use_case: str | None) -> list[Budget]:
         """The budgets that apply to a request of this key and use case (dict lookups only)."""
         out = []
         for key in _keys(api_key_name, use_case):
-            for period, limit in self._limits.get(key, {}).items():
+            for period, limit in self._limits_of(key).items():
                 out.append(Budget(key[0], key[1], period, limit))
         return out
 
@@ -154,7 +171,7 @@ class BudgetGuard:
         in the current UTC day or month; when several are, the one that resets last. Without a
         budget for either, returns at once (no query). A ledger that cannot be read raises
         :class:`~souverain.ledger.LedgerUnavailable` (fail closed)."""
-        keys = [k for k in _keys(api_key_name, use_case) if k in self._limits]
+        keys = [k for k in _keys(api_key_name, use_case) if self._limits_of(k)]
         if not keys:
             return
         now = as_utc(self.clock())
@@ -162,7 +179,7 @@ class BudgetGuard:
         spends = await asyncio.gather(*(self._spend(key, bounds) for key in keys))
         worst: BudgetExceeded | None = None
         for key, spend in zip(keys, spends, strict=True):
-            for period, limit in self._limits[key].items():
+            for period, limit in self._limits_of(key).items():
                 spent = spend.day if period == "day" else spend.month
                 if spent < limit:
                     continue

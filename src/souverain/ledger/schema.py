@@ -23,7 +23,7 @@ from sqlalchemy import (
 metadata = MetaData()
 
 #: The Alembic revision the code expects; ``Ledger.open`` upgrades to it.
-HEAD_REVISION = "0003"
+HEAD_REVISION = "0004"
 VERSION_TABLE = "souverain_ledger_version"
 
 _ID = BigInteger().with_variant(Integer(), "sqlite")  # SQLite: INTEGER PRIMARY KEY = rowid
@@ -110,4 +110,26 @@ captures = Table(
     Column("sample_key", Float(53), nullable=False),
     Index("ix_captures_expires_at", "expires_at"),
     Index("ix_captures_use_case_sample_key", "use_case", "sample_key"),
+)
+
+#: Runtime API keys (migration 0004; see :mod:`souverain.ledger.keys`): only the SHA-256 of a
+#: secret is stored. ``revision`` grows with every change (replicas poll ``count, sum(revision)``).
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("sha256", String(64), nullable=False, unique=True),
+    Column("prev_sha256", String(64)),
+    Column("prev_valid_until", DateTime(timezone=True)),
+    Column("use_cases", Text, nullable=False),
+    Column("admin", Boolean, nullable=False),
+    Column("rpm", Integer),
+    Column("tpm", Integer),
+    Column("budget_eur_month", Float(53)),
+    Column("expires_at", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("rotated_at", DateTime(timezone=True)),
+    Column("revoked_at", DateTime(timezone=True)),
+    Column("revision", Integer, nullable=False),
 )
