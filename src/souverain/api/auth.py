@@ -15,6 +15,7 @@ from starlette.requests import Request
 from souverain.api.errors import APIError
 from souverain.config.models import ApiKeyConfig
 from souverain.ledger.keys import KEY_PREFIX, RuntimeKey, RuntimeKeys, hash_key, new_key
+from souverain.limits import Limits
 
 log = logging.getLogger("souverain.auth")
 __all__ = ["ANONYMOUS", "KEY_PREFIX", "KeyRing", "Principal", "authenticate", "hash_key", "new_key"]
@@ -26,6 +27,8 @@ class Principal:
     use_cases: frozenset[str] | None  # None: every use case
     #: may open the web console (``api_keys[].admin``)
     admin: bool = False
+    #: the key's rate limits (``api_keys[].limits``, ``keys create --rpm/--tpm``)
+    limits: Limits | None = None
 
     def may_use(self, use_case: str) -> bool:
         return self.use_cases is None or use_case in self.use_cases
@@ -36,7 +39,8 @@ ANONYMOUS = Principal(None, None)
 
 def _principal(key: RuntimeKey) -> Principal:
     ucs = None if "*" in key.use_cases else frozenset(key.use_cases)
-    return Principal(key.name, ucs, key.admin)
+    limits = Limits(key.rpm, key.tpm) if key.rpm or key.tpm else None
+    return Principal(key.name, ucs, key.admin, limits)
 
 
 class KeyRing:
@@ -61,7 +65,8 @@ class KeyRing:
             if digest is None:
                 continue
             ucs = None if "*" in k.use_cases else frozenset(k.use_cases)
-            self._by_hash[digest] = Principal(k.name, ucs, k.admin)
+            limits = Limits(k.limits.rpm, k.limits.tpm) if k.limits else None
+            self._by_hash[digest] = Principal(k.name, ucs, k.admin, limits)
 
     @property
     def configured(self) -> bool:

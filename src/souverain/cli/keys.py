@@ -100,6 +100,16 @@ def keys_create(
             "--use-case", "-u", help="Use case the key may call (repeat; '*' for every one)."
         ),
     ],
+    rpm: Annotated[
+        int | None,
+        typer.Option("--rpm", min=1, help="Requests per minute (sliding window, every replica)."),
+    ] = None,
+    tpm: Annotated[
+        int | None,
+        typer.Option(
+            "--tpm", min=1, help="Tokens per minute, prompt + completion (sliding window)."
+        ),
+    ] = None,
     budget_eur: Annotated[
         float | None,
         typer.Option(
@@ -141,7 +151,13 @@ def keys_create(
     store = _store(cfg)
     try:
         secret = store.create(
-            name, use_case, admin=admin, budget_eur_month=budget_eur, expires_at=expires_at
+            name,
+            use_case,
+            admin=admin,
+            rpm=rpm,
+            tpm=tpm,
+            budget_eur_month=budget_eur,
+            expires_at=expires_at,
         )
     except KeyStoreError as exc:
         raise _fail(str(exc)) from None
@@ -170,7 +186,16 @@ def keys_list(fmt: FormatOpt = Format.text, config: ConfigOpt = None) -> None:
         err.print("No runtime keys (create one with 'souverain keys create NAME --use-case U').")
         return
     t = Table(title="Runtime keys", title_justify="left")
-    for col in ("name", "status", "use cases", "admin", "budget EUR/month", "expires", "rotated"):
+    for col in (
+        "name",
+        "status",
+        "use cases",
+        "admin",
+        "rpm",
+        "tpm",
+        "budget EUR/month",
+        "expires",
+    ):
         t.add_column(col)
     for r in rows:
         t.add_row(
@@ -178,9 +203,10 @@ def keys_list(fmt: FormatOpt = Format.text, config: ConfigOpt = None) -> None:
             r["status"],
             ", ".join(r["use_cases"]),
             "yes" if r["admin"] else "no",
+            str(r["rpm"] or "-"),
+            str(r["tpm"] or "-"),
             "-" if r["budget_eur_month"] is None else f"{r['budget_eur_month']:g}",
             r["expires_at"] or "-",
-            r["rotated_at"] or "-",
         )
     Console().print(t)
 

@@ -112,6 +112,12 @@ def serve(
     logging.basicConfig(
         level=log_level.value.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    if workers > 1 and not (cfg.limits.redis_url or cfg.limits.redis_url_env):
+        err.print(
+            "[yellow]warning:[/yellow] rate limits are counted in each worker process on its own "
+            "(set limits.redis_url to share them)",
+            highlight=False,
+        )
     target: Any = create_app(cfg, ledger=ledger) if workers == 1 else None
     if workers > 1:
         if ledger is not None:
@@ -239,6 +245,17 @@ def check_config(
         )
     else:
         out.print("API keys: none (the gateway will only listen on a loopback address)")
+    from souverain.limits.limiter import where_counted
+
+    limited = [f"{u.name} ({_rates(u.limits)})" for u in cfg.use_cases if u.limits] + [
+        f"key {k.name} ({_rates(k.limits)})" for k in cfg.api_keys if k.limits
+    ]
+    out.print(
+        f"Rate limits: counted {where_counted(cfg)}; "
+        + (", ".join(limited) if limited else "none in this file")
+        + " (runtime keys: keys create --rpm/--tpm)",
+        highlight=False,
+    )
     for warning in _start_warnings(cfg):
         err.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
     for problem in problems:
@@ -255,6 +272,11 @@ def _config_source(path: Path | None) -> str:
     if env:
         return f"{env} (from $SOUVERAIN_CONFIG)"
     return "the built-in default config (no FILE, no --config, $SOUVERAIN_CONFIG unset)"
+
+
+def _rates(limits: Any) -> str:
+    parts = [f"{limits.rpm} rpm" if limits.rpm else "", f"{limits.tpm} tpm" if limits.tpm else ""]
+    return ", ".join(p for p in parts if p) or "no limit"
 
 
 def _start_warnings(cfg: Any) -> list[str]:

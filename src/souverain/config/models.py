@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from souverain.jurisdictions import UNKNOWN, normalise_code
 
@@ -134,6 +134,13 @@ class BudgetConfig(Strict):
     eur_per_month: float | None = Field(None, ge=0)
 
 
+class RateLimitConfig(Strict):
+    """Requests and tokens per minute (sliding 60 s window); see docs/config.md, "Rate limits"."""
+
+    rpm: int | None = Field(None, ge=1)
+    tpm: int | None = Field(None, ge=1)
+
+
 class UseCaseConfig(Strict):
     name: Name
     description: str = ""
@@ -147,6 +154,8 @@ class UseCaseConfig(Strict):
     exit: ExitTolerances = Field(default_factory=ExitTolerances)
     capture: CaptureConfig = Field(default_factory=CaptureConfig)
     budget: BudgetConfig | None = None
+    #: counted over every key calling this use case
+    limits: RateLimitConfig | None = None
 
 
 class ApiKeyConfig(Strict):
@@ -159,6 +168,7 @@ class ApiKeyConfig(Strict):
     budget: BudgetConfig | None = None
     #: an operator's key: opens the web console at /ui/ (docs/console.md), independent of use_cases
     admin: bool = False
+    limits: RateLimitConfig | None = None
 
     @field_validator("sha256")
     @classmethod
@@ -210,6 +220,60 @@ class LedgerConfig(Strict):
                 "postgresql://user@host/db"
             )
         return v
+
+
+class LimitsConfig(Strict):
+    """Where rate-limit counters live: Redis (shared by replicas) or this process."""
+
+    #: redis://host:6379/0 (rediss:// for TLS, unix:///path.sock); no password in the file
+    redis_url: str | None = None
+    #: or the name of an environment variable holding the URL (one with a password)
+    redis_url_env: str | None = None
+    #: Redis unreachable: let requests through (true) or refuse them with 503 (false, default)
+    fail_open: bool = False
+    timeout_s: float = Field(0.5, gt=0, le=10)
+    #: prefix of the counter keys (several deployments sharing one Redis)
+    redis_prefix: str = Field("souverain:rl:", min_length=1, max_length=64)
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, v: str | None) -> str | None:
+        if v is None:
+            return None
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(v)
+        if parts.scheme not in ("redis", "rediss", "unix"):
+            raise ValueError(
+                f"unsupported scheme {parts.scheme!r}: use redis://host:6379/0, rediss:// or unix://"
+            )
+        if parts.password:
+            raise ValueError(
+                "a password does not belong in the config file: put the whole URL in an "
+                "environment variable and name it in limits.redis_url_env"
+            )
+        _need_redis()
+        return v
+
+    @field_validator("redis_url_env")
+    @classmethod
+    def _env(cls, v: str | None) -> str | None:
+        if v is not None:
+            _need_redis()
+        return v
+
+    @model_validator(mode="after")
+    def _one_url(self) -> LimitsConfig:
+        if self.redis_url and self.redis_url_env:
+            raise ValueError("give redis_url or redis_url_env, not both")
+        return self
+
+
+def _need_redis() -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("redis") is None:
+        raise ValueError("needs the redis package: pip install 'souverain[redis]'")
 
 
 class MetricsConfig(Strict):

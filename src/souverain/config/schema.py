@@ -12,6 +12,7 @@ from souverain.config.models import (
     BenchConfig,
     ConsoleConfig,
     LedgerConfig,
+    LimitsConfig,
     MetricsConfig,
     ServerConfig,
     SiteConfig,
@@ -39,6 +40,7 @@ class Config(Strict):
     bench: BenchConfig = Field(default_factory=BenchConfig)
     console: ConsoleConfig = Field(default_factory=ConsoleConfig)
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
+    limits: LimitsConfig = Field(default_factory=LimitsConfig)
 
     # -- lookups ------------------------------------------------------------------------------------
     def backend(self, name: str) -> Any:

@@ -20,6 +20,7 @@ from souverain.gateway.pipeline import Pipeline
 from souverain.ledger import BudgetGuard, Ledger
 from souverain.ledger.checkpoint import AutoCheckpointer, load_key
 from souverain.ledger.keys import KeyStore, RuntimeKeys
+from souverain.limits import RateLimiter
 from souverain.policy.routing import RoutingPlan, RoutingSource
 
 log = logging.getLogger("souverain.runtime")
@@ -49,6 +50,8 @@ class Runtime:
         self.ledger: Ledger | None = None
         #: runtime API keys from the ledger database, polled while running (the API reads them)
         self.keys = RuntimeKeys()
+        #: rate limits per key and use case (Redis or in-process counters; connects on first use)
+        self.limiter = RateLimiter.from_config(config)
         self._opened_ledger = ledger  # already opened by the caller (serve checks it first)
         self._custom_hooks = hooks is not None
         self._routing_source = routing
@@ -173,6 +176,7 @@ class Runtime:
             except Exception:
                 log.exception("ledger checkpoints: the final checkpoint failed")
             self.checkpointer = None
+        await self.limiter.close()
         if self.ledger is not None:
             await asyncio.to_thread(self.ledger.close)
             self.ledger = None

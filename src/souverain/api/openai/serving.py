@@ -25,6 +25,7 @@ from souverain.config.models import UseCaseConfig
 from souverain.gateway.answer import Answer
 from souverain.gateway.call import CallContext, Refusal
 from souverain.gateway.runtime import Runtime
+from souverain.limits import Admission, LimiterUnavailable, RateLimited
 
 MESSAGE_FIELDS = ("role", "content", "name", "tool_calls", "tool_call_id")
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
@@ -151,6 +152,36 @@ def backend_error(exc: BackendError, use_case: str, request_id: str) -> APIError
     return APIError(exc.status, str(exc), code=exc.code, param=param, headers=headers)
 
 
+async def admit(runtime: Runtime, principal: Principal, use_case: str) -> Admission:
+    """Count the request against its key's and use case's rate limits (429 ``rate_limited``
+    over a limit; 503 ``rate_limiter_unavailable`` when the shared counters cannot be reached,
+    unless ``limits.fail_open``). Rate-limited requests write no ledger row (like 401s)."""
+    try:
+        return await runtime.limiter.admit(principal.name, principal.limits, use_case)
+    except RateLimited as exc:
+        runtime.metrics.refusals.labels(use_case, "rate_limited").inc()
+        raise APIError(
+            429,
+            str(exc),
+            code="rate_limited",
+            headers={**exc.headers, "X-Souverain-Use-Case": use_case},
+        ) from None
+    except LimiterUnavailable:
+        runtime.metrics.refusals.labels(use_case, "rate_limiter_unavailable").inc()
+        raise APIError(
+            503,
+            "the rate-limit counters cannot be reached, so this request cannot be counted; "
+            "retry later",
+            code="rate_limiter_unavailable",
+            headers={"Retry-After": "1"},
+        ) from None
+
+
+def _tokens(answer: Answer) -> int:
+    rec = answer.ctx.audit
+    return (rec.prompt_tokens or 0) + (rec.completion_tokens or 0) if rec is not None else 0
+
+
 async def generate(
     runtime: Runtime, principal: Principal, wire: ChatCompletionRequest | CompletionRequest
 ) -> Response:
@@ -163,6 +194,7 @@ async def generate(
             greq = chat_request(wire, request_id)
         else:
             greq = completion_request(wire, request_id)
+        admission = await admit(runtime, principal, use_case.name)
     except APIError as err:  # refused before the pipeline: still one row
         raise await early.record(
             runtime,
@@ -181,6 +213,7 @@ async def generate(
     except BackendError as exc:
         raise backend_error(exc, use_case.name, request_id) from None
     created = int(time.time())
+    headers = {**_headers(answer, use_case.name), **admission.headers()}
     if not stream:
         try:
             comp = await answer.finish_completion()
@@ -188,18 +221,27 @@ async def generate(
             raise backend_error(exc, use_case.name, request_id) from None
         except Refusal as ref:  # the row could not be written: the answer is withheld
             raise refusal_error(ref, use_case.name, request_id) from None
+        finally:
+            runtime.limiter.spend_soon(admission, _tokens(answer))
         body = completion_body(kind, request_id, created, answer.backend_name, comp)
-        return Response(
-            orjson.dumps(body),
-            media_type="application/json",
-            headers=_headers(answer, use_case.name),
-        )
+        return Response(orjson.dumps(body), media_type="application/json", headers=headers)
     include_usage = bool(wire.stream_options and wire.stream_options.include_usage)
     return StreamingResponse(
-        sse_stream(kind, answer, created, include_usage),
+        _counted(runtime, admission, answer, sse_stream(kind, answer, created, include_usage)),
         media_type="text/event-stream",
-        headers={**SSE_HEADERS, **_headers(answer, use_case.name)},
+        headers={**SSE_HEADERS, **headers},
     )
+
+
+async def _counted(
+    runtime: Runtime, admission: Admission, answer: Answer, chunks: AsyncIterator[bytes]
+) -> AsyncIterator[bytes]:
+    """The stream, then its tokens added to the key's and use case's ``tpm`` counters."""
+    try:
+        async for chunk in chunks:
+            yield chunk
+    finally:
+        runtime.limiter.spend_soon(admission, _tokens(answer))
 
 
 def completion_body(
