@@ -16,6 +16,7 @@ from starlette.responses import Response
 from souverain import __version__
 from souverain.api.auth import KeyRing, authenticate
 from souverain.api.authfirst import AuthFirst
+from souverain.api.drain import Drain, DrainGuard
 from souverain.api.errors import APIError, error_response
 from souverain.api.limits import BodySizeLimit, BodyTooLarge, too_large_body
 from souverain.api.openai import early
@@ -124,6 +125,7 @@ def create_app(
     )
     app.state.runtime = runtime
     app.state.readiness = readiness
+    app.state.drain = Drain(config.server.drain_s)
     app.state.keyring = KeyRing(config.api_keys, runtime.keys)
     app.include_router(openai_router)
     install_console(app, runtime, app.state.keyring)
@@ -196,7 +198,11 @@ def create_app(
     async def readyz(request: Request) -> Response:
         """Every backend loaded or reachable (JSON per backend); 503 until then. The probes are
         cached (``server.readyz_cache_s``); with api_keys configured, each backend's ``detail``
-        (why it is down) is shown to an admin key only."""
+        (why it is down) is shown to an admin key only. 503 ``draining`` once SIGTERM was
+        received (``server.drain_s``)."""
+        if app.state.drain.draining:
+            body = {"status": "draining", "in_flight": app.state.drain.in_flight}
+            return Response(orjson.dumps(body), 503, media_type="application/json")
         results = await readiness.results()
         backends = {n: h.as_dict() for n, h in results.items()}
         if request.app.state.keyring.configured and not _is_admin(request):
@@ -206,7 +212,8 @@ def create_app(
         return Response(orjson.dumps(body), 200 if ready else 503, media_type="application/json")
 
     app.add_middleware(BodySizeLimit, max_bytes=config.server.max_body_bytes)
-    app.add_middleware(AuthFirst)  # outermost: 401 before any byte of the body is read
+    app.add_middleware(AuthFirst)  # 401 before any byte of the body is read
+    app.add_middleware(DrainGuard)  # outermost: counts every request; 503 once draining
     return app
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import ipaddress
 import logging
@@ -138,17 +139,34 @@ def serve(
 
             os.environ[SECRET_ENV] = secrets.token_urlsafe(32)
         target = "souverain.api.app:app_from_environment"
+    options: dict[str, Any] = {
+        "host": bind_host,
+        "port": bind_port,
+        "loop": "auto",
+        "http": "auto",
+        "access_log": access_log,
+        "log_level": log_level.value,
+    }
+    if workers == 1:
+        from souverain.api.drain import DrainingServer
+
+        # SIGTERM drains first (readyz 503, new requests refused, streams finish up to
+        # server.drain_s), then the sockets close; 5 s more for the last bytes
+        server = DrainingServer(
+            uvicorn.Config(target, timeout_graceful_shutdown=5, **options), target.state.drain
+        )
+        with contextlib.suppress(KeyboardInterrupt):
+            server.run()
+        if not server.started:
+            raise typer.Exit(3)  # start-up failed (logged above), as uvicorn.run exits
+        return
+    # several workers: uvicorn's own shutdown, with server.drain_s for the requests in flight
     uvicorn.run(
         target,
-        factory=workers > 1,
+        factory=True,
         workers=workers,
-        host=bind_host,
-        port=bind_port,
-        loop="auto",
-        http="auto",
-        access_log=access_log,
-        log_level=log_level.value,
-        timeout_graceful_shutdown=5,
+        timeout_graceful_shutdown=max(1, round(cfg.server.drain_s)),
+        **options,
     )
 
 

@@ -189,6 +189,8 @@ class ServerConfig(Strict):
     cors_origins: list[str] = Field(default_factory=list)
     #: /readyz probes the backends at most once per this many seconds (in the background)
     readyz_cache_s: float = Field(5.0, ge=1, le=3600)
+    #: SIGTERM: how long requests in flight (streams) may take to finish before the process stops
+    drain_s: float = Field(30.0, ge=0, le=3600)
 
 
 class CheckpointConfig(Strict):
