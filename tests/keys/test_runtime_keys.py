@@ -248,10 +248,15 @@ def test_cli_refusals_name_the_problem(tmp_path: Path, upstream: Upstream) -> No
 def test_serve_binds_beyond_loopback_only_with_keys(
     tmp_path: Path, upstream: Upstream, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import uvicorn
+    from souverain.api.drain import DrainingServer
 
-    started: list[dict[str, Any]] = []
-    monkeypatch.setattr(uvicorn, "run", lambda target, **kw: started.append(kw))
+    started: list[str] = []
+
+    def run(self: DrainingServer) -> None:  # instead of serving: note where it would listen
+        started.append(self.config.host)
+        self.started = True
+
+    monkeypatch.setattr(DrainingServer, "run", run)
     path = write_config(tmp_path, f"sqlite:///{tmp_path / 'l.db'}", upstream)
     serve = ["serve", "--config", str(path), "--host", "0.0.0.0", "--port", "0"]
     refused = runner.invoke(cli, serve)
@@ -260,4 +265,4 @@ def test_serve_binds_beyond_loopback_only_with_keys(
     create(path, "team", "--use-case", "docs")
     accepted = runner.invoke(cli, serve)
     assert accepted.exit_code == 0, accepted.output
-    assert started and started[0]["host"] == "0.0.0.0"
+    assert started == ["0.0.0.0"]

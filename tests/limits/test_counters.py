@@ -5,6 +5,9 @@ the answer, and a Redis that cannot be reached (fail closed, or open by switch).
 from __future__ import annotations
 
 import asyncio
+import shutil
+import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +15,8 @@ from souverain.limits import LimiterUnavailable, Limits, MemoryStore, RateLimite
 from souverain.limits.limiter import duration, rate_headers
 from souverain.limits.redis_store import RedisStore
 from souverain.limits.window import Check, evaluate
+from tests.support.configs import embedded
+from tests.support.upstream import free_port
 
 
 class Clock:
@@ -140,3 +145,63 @@ async def test_redis_down_fails_closed_or_open_by_switch() -> None:
     assert (await closed.admit(None, None, "no-limit")).usages == []
     await closed.close()
     await opened.close()
+
+
+async def test_the_password_comes_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A private redis-server with a password: served with the password from the variable that
+    limits.redis_password_env names, refused (fail closed) without it, never leaking it."""
+    from souverain.config import parse_config
+
+    server = shutil.which("redis-server")
+    if server is None:
+        pytest.skip("redis-server not installed")
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            server,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--requirepass",
+            "s3cret-pw",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(tmp_path),
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        url = f"redis://127.0.0.1:{port}/0"
+        cfg = parse_config(
+            {
+                "backends": [embedded()],
+                "use_cases": [{"name": "u", "backends": ["local"], "limits": {"rpm": 5}}],
+                "limits": {"redis_url": url, "redis_password_env": "TEST_REDIS_PW"},
+            }
+        )
+        monkeypatch.setenv("TEST_REDIS_PW", "s3cret-pw")
+        limiter = RateLimiter.from_config(cfg)
+        for _ in range(50):  # the server starts
+            try:
+                assert (await limiter.admit(None, None, "u")).usages
+                break
+            except LimiterUnavailable:
+                await asyncio.sleep(0.1)
+        else:
+            pytest.fail("private redis-server did not answer")
+        await limiter.close()
+        monkeypatch.delenv("TEST_REDIS_PW")
+        limiter = RateLimiter.from_config(cfg)  # no password: refused, fail closed
+        with pytest.raises(LimiterUnavailable) as exc:
+            await limiter.admit(None, None, "u")
+        assert "s3cret-pw" not in str(exc.value)
+        await limiter.close()
+    finally:
+        proc.kill()
+        proc.wait()

@@ -231,6 +231,8 @@ class LimitsConfig(Strict):
     redis_url: str | None = None
     #: or the name of an environment variable holding the URL (one with a password)
     redis_url_env: str | None = None
+    #: the name of an environment variable holding the Redis password (used when it is set)
+    redis_password_env: str | None = None
     #: Redis unreachable: let requests through (true) or refuse them with 503 (false, default)
     fail_open: bool = False
     timeout_s: float = Field(0.5, gt=0, le=10)

@@ -145,6 +145,7 @@ class Runtime:
                 await asyncio.to_thread(checkpointer.tick)
             except Exception:  # a failed check or write is retried at the next tick
                 log.exception("ledger checkpoints: the check or the write failed")
+
     async def _poll_keys(self) -> None:
         """Reload the runtime keys when they change (a create, revoke or rotate elsewhere)."""
         while True:

@@ -144,7 +144,10 @@ class RateLimiter:
                 )
         store: Store
         if url:
-            store = RedisStore(url, timeout_s=lc.timeout_s, shown_url=_hide_password(url))
+            password = os.environ.get(lc.redis_password_env or "", "") or None
+            store = RedisStore(
+                url, timeout_s=lc.timeout_s, shown_url=_hide_password(url), password=password
+            )
         else:
             store = MemoryStore()
         use_cases = {

@@ -98,11 +98,15 @@ return 1
 class RedisStore:
     kind = "redis"
 
-    def __init__(self, url: str, *, timeout_s: float, shown_url: str) -> None:
+    def __init__(
+        self, url: str, *, timeout_s: float, shown_url: str, password: str | None = None
+    ) -> None:
         import redis.asyncio as aioredis
 
+        extra: dict[str, Any] = {"password": password} if password else {}
         self._redis = aioredis.Redis.from_url(
             url,
+            **extra,
             socket_timeout=timeout_s,
             socket_connect_timeout=timeout_s,
             retry_on_timeout=False,
