@@ -35,8 +35,8 @@ from sqlalchemy import func, select
 from souverain.ledger import Ledger
 from souverain.ledger.readonly import open_readonly
 from souverain.ledger.schema import ledger as T
-from tests.support.pgserver import PrivatePostgres
 from tests.support.configs import openai_upstream
+from tests.support.pgserver import PrivatePostgres
 from tests.support.upstream import Upstream, free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
