@@ -107,6 +107,24 @@ def test_confidential_pseudonymize_is_refused_with_the_reason() -> None:
         assert parse_config(data).use_cases[1].policy.confidential == ok
 
 
+def test_media_action_defaults_to_personal_data_and_refuses_pseudonymize() -> None:
+    data = base()
+    data["use_cases"][1]["policy"]["media"] = "pseudonymize"
+    path, msg = problems(data)[0]
+    assert path == "use_cases[1].policy.media"
+    assert "cannot be scanned" in msg and "allow, keep-local or block" in msg
+    for pd, expected in [
+        ("allow", "allow"),
+        ("keep-local", "keep-local"),
+        ("pseudonymize", "keep-local"),
+        ("block", "block"),
+    ]:
+        data["use_cases"][1]["policy"] = {"personal_data": pd}
+        assert parse_config(data).use_cases[1].policy.media_action == expected
+        data["use_cases"][1]["policy"]["media"] = "allow"
+        assert parse_config(data).use_cases[1].policy.media_action == "allow"
+
+
 def test_unknown_field_and_wrong_type_are_named() -> None:
     data = base()
     data["backends"][0]["n_ctxx"] = 5

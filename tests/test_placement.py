@@ -22,6 +22,7 @@ class F:
 EMAIL = F("email", "personal_data")
 KEY = F("secret", "secret")
 MARK = F("confidential_marker", "confidential")
+MEDIA = F("media", "media")
 
 METAS = {  # name: (self_hosted, jurisdiction, location, open_weights)
     "local-fr": (True, "FR", "FR", True),
@@ -38,6 +39,9 @@ POLICIES = {
     "pseudo": Policy(personal_data="pseudonymize"),
     "keep-local": Policy(personal_data="keep-local"),
     "block": Policy(personal_data="block"),
+    "media-allow": Policy(personal_data="block", media="allow"),
+    "media-local": Policy(personal_data="allow", media="keep-local"),
+    "media-block": Policy(personal_data="allow", media="block"),
 }
 
 
@@ -57,6 +61,9 @@ def allowed(policy: Policy, meta: tuple, findings: list[F]) -> tuple[bool, bool]
         "personal_data": policy.personal_data,
         "secret": policy.secrets,
         "confidential": policy.confidential,
+        # media follow personal_data unless set; pseudonymize cannot apply to them
+        "media": policy.media
+        or ("keep-local" if policy.personal_data == "pseudonymize" else policy.personal_data),
     }
     cats = {f.category for f in findings}
     if any(actions[c] == "block" for c in cats):
@@ -77,7 +84,10 @@ def backend(name: str, healthy: bool) -> FakeBackend:
     "policy_name,meta_name,healthy,findings",
     list(
         itertools.product(
-            POLICIES, METAS, [True, False], [(), (EMAIL,), (KEY,), (MARK,), (EMAIL, MARK)]
+            POLICIES,
+            METAS,
+            [True, False],
+            [(), (EMAIL,), (KEY,), (MARK,), (EMAIL, MARK), (MEDIA,), (EMAIL, MEDIA)],
         )
     ),
 )

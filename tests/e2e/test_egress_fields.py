@@ -117,6 +117,20 @@ CASES: dict[str, Callable[[], dict[str, Any]]] = {
             {"role": "user", "content": [{"type": "custom_note", "text": f"IBAN {SPACED}"}]}
         ]
     },
+    "image_url URL": lambda: {
+        "messages": [
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "look"},
+                    {
+                        "type": "image_url",
+                        "image_url": {"url": f"https://img.example/a.png?acct={compact_iban()}"},
+                    },
+                ],
+            }
+        ]
+    },
     "text part with fullwidth and zero-width spelling": lambda: {
         "messages": [
             {

@@ -75,8 +75,9 @@ def egress_gateway(
 ) -> Iterator[tuple[str, Upstream, Any]]:
     """(base URL of the gateway, the upstream, the runtime)."""
     policies = policies or {
-        "block": {"personal_data": "block"},
-        "pseudo": {"personal_data": "pseudonymize"},
+        # media allowed: these use cases test what the text scan finds (image URLs included)
+        "block": {"personal_data": "block", "media": "allow"},
+        "pseudo": {"personal_data": "pseudonymize", "media": "allow"},
     }
     with Upstream() as up:
         cfg = parse_config(

@@ -109,7 +109,7 @@ def semantic_problems(cfg: Config) -> list[tuple[str, str]]:
                             f"can ever serve it ({detail})",
                         )
                     )
-        for field in ("personal_data", "secrets", "confidential"):
+        for field in ("personal_data", "secrets", "confidential", "media"):
             action = getattr(uc.policy, field)
             explicit = field in uc.policy.model_fields_set  # defaults refuse at run time instead
             if (

@@ -20,6 +20,8 @@ Name = Annotated[str, Field(pattern=NAME_PATTERN)]
 DataAction = Literal["allow", "keep-local", "pseudonymize", "block"]
 #: a confidential marker says that the text is confidential, not which part of it
 ConfidentialAction = Literal["allow", "keep-local", "block"]
+#: images, audio, files cannot be scanned: they may go, stay local, or be refused
+MediaAction = Literal["allow", "keep-local", "block"]
 Objective = Literal["cost", "energy", "speed", "quality"]
 
 
@@ -93,6 +95,27 @@ class Policy(Strict):
     personal_data: DataAction = "keep-local"
     secrets: DataAction = "block"
     confidential: ConfidentialAction = "keep-local"
+    #: None: follows personal_data (pseudonymize counts as keep-local); see media_action
+    media: MediaAction | None = None
+
+    @property
+    def media_action(self) -> MediaAction:
+        """The action for media (images, audio, files, data URLs), which no scanner can read:
+        ``media`` when given, else that of ``personal_data`` (``pseudonymize`` -> keep-local)."""
+        if self.media is not None:
+            return self.media
+        pd = self.personal_data
+        return "keep-local" if pd == "pseudonymize" else pd
+
+    @field_validator("media", mode="before")
+    @classmethod
+    def _media(cls, v: object) -> object:
+        if v == "pseudonymize":
+            raise ValueError(
+                "pseudonymize is not available for media: images, audio and files cannot be "
+                "scanned, so nothing in them could be replaced; use allow, keep-local or block"
+            )
+        return v
 
     @field_validator("confidential", mode="before")
     @classmethod

@@ -20,9 +20,11 @@ FINDING_TYPES: tuple[str, ...] = (
     "person_name",
 )
 
-CATEGORIES: tuple[str, ...] = ("personal_data", "secret", "confidential")
+CATEGORIES: tuple[str, ...] = ("personal_data", "secret", "confidential", "media")
 
-_CATEGORY = {"secret": "secret", "confidential_marker": "confidential"}
+#: ``media`` is not detected in text: the content policy counts one per image, audio, file or
+#: data URL of a request (content no scanner can read)
+_CATEGORY = {"secret": "secret", "confidential_marker": "confidential", "media": "media"}
 
 # How much a finding is trusted when two findings overlap: validated and specific wins.
 STRONG = 3  # checksum / structure validated (stdnum, Luhn+IIN, MRZ check digits, ipaddress)
@@ -52,7 +54,8 @@ class Finding:
 
     @property
     def category(self) -> str:
-        """``personal_data``, ``secret`` or ``confidential`` (what a use case's policy acts on)."""
+        """``personal_data``, ``secret``, ``confidential`` or ``media`` (what a use case's policy
+        acts on)."""
         return _CATEGORY.get(self.type, "personal_data")
 
     def to_dict(self, *, with_text: bool = False) -> dict[str, object]:

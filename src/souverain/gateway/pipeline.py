@@ -177,6 +177,8 @@ def placement_refusal(
     """Why the placement cannot serve the request (blocked data, no compliant candidate), or None."""
     if placement.blocked:
         types = ", ".join(placement.blocked_types)
+        if "media" in placement.blocked_types:
+            types += " (images, audio or files: content that cannot be scanned; policy media)"
         return Refusal(
             403,
             "sensitive_data_blocked",

@@ -4,7 +4,9 @@
 of the request) and scanned by one walk (:func:`souverain.detect.messages.collect`: every string
 at any depth, keys of every object, large numbers as text, escaped JSON decoded). Pseudonymisation
 rewrites exactly those strings and the request is rebuilt from the rewritten body, so nothing
-reaches a backend that the scan did not see.
+reaches a backend that the scan did not see. Media (images, audio, files, data URLs) cannot be
+scanned: each counts as one ``media`` finding, which the policy's ``media`` action decides
+(their URLs are text and scanned like the rest).
 """
 
 from __future__ import annotations
@@ -21,6 +23,10 @@ from souverain.policy.pseudonymize import Pseudonymizer, TextRewriter
 #: Requests with more text than this are scanned in a worker thread, off the event loop (the
 #: scan takes about 0.3 ms per KB: 16,000 characters block the loop for ~5 ms at most).
 OFF_LOOP_CHARS = 16_000
+
+#: the finding each piece of media (image, audio, file, data URL) counts as: no scanner can read
+#: it, so the policy's ``media`` action decides
+MEDIA_FINDING = Finding("media", 0, 0, "", None, "unscannable")
 
 
 class Walked:
@@ -53,6 +59,7 @@ class ContentScan:
         self.findings: list[Finding] = []
         for text in walked.strings:
             self.findings.extend(self._scan(text))
+        self.findings.extend([MEDIA_FINDING] * walked.media)
 
     def _scan(self, text: str) -> list[Finding]:
         found = self._by_text.get(text)

@@ -25,7 +25,17 @@ CATEGORY_FIELD = {
     "personal_data": "personal_data",
     "secret": "secrets",
     "confidential": "confidential",
+    "media": "media",
 }
+
+
+def category_action(policy: Any, category: str) -> str | None:
+    """The policy's action for a finding category (``media`` follows ``personal_data`` unless
+    set: see :attr:`~souverain.config.models.Policy.media_action`)."""
+    if category == "media":
+        return str(policy.media_action)
+    field_name = CATEGORY_FIELD.get(category)
+    return getattr(policy, field_name) if field_name else None
 
 
 class FindingLike(Protocol):
@@ -158,7 +168,7 @@ def place(
         by_category.setdefault(f.category, Counter())[f.type] += 1
     placement = Placement(use_case=use_case.name, data_types=dict(Counter(f.type for f in found)))
 
-    actions = {cat: getattr(policy, fld) for cat, fld in CATEGORY_FIELD.items()}
+    actions = {cat: category_action(policy, cat) for cat in CATEGORY_FIELD}
     for cat, counts in by_category.items():
         if actions.get(cat) == "block":
             placement.blocked_types.extend(sorted(counts))
