@@ -20,7 +20,7 @@ from pathlib import Path
 from souverain.ledger import Ledger, LedgerRecord
 
 
-def _record(i: int, prefix: str) -> LedgerRecord:
+def _record(i: int, prefix: str, self_hosted: bool = True) -> LedgerRecord:
     return LedgerRecord(
         request_id=f"{prefix}-{i}",
         kind="bench",
@@ -31,7 +31,7 @@ def _record(i: int, prefix: str) -> LedgerRecord:
         operator="self",
         operator_jurisdiction="FR",
         location="FR",
-        self_hosted=True,
+        self_hosted=self_hosted,
         open_weights=True,
         prompt_tokens=100,
         completion_tokens=200,

@@ -24,31 +24,9 @@ import time
 import uuid
 from typing import Any
 
-from souverain.ledger import Ledger, LedgerRecord
+from ledger_bench import _record  # the same row as the single-process ledger bench
 
-
-def _record(i: int, prefix: str, self_hosted: bool) -> LedgerRecord:
-    return LedgerRecord(
-        request_id=f"{prefix}-{i}",
-        kind="bench",
-        api_key_name="bench",
-        use_case="bench",
-        backend="local",
-        model="m",
-        operator="self",
-        operator_jurisdiction="FR",
-        location="FR",
-        self_hosted=self_hosted,
-        open_weights=True,
-        prompt_tokens=100,
-        completion_tokens=200,
-        duration_ms=123.4,
-        cost_eur=0.0001,
-        energy_wh=0.01,
-        energy_method="estimated:cpu-time",
-        data_types={"email": 1},
-        http_status=200,
-    )
+from souverain.ledger import Ledger
 
 
 def _writer(args: tuple[str, int, int, bool, Any]) -> list[float]:

@@ -163,11 +163,7 @@ def keys_create(
         raise _fail(str(exc)) from None
     finally:
         store.close()
-    if fmt is Format.json:
-        print(json.dumps({"name": name, "key": secret}))
-        return
-    err.print(f"Runtime key {name!r} created (shown once, store it now):")
-    print(secret)
+    _show_secret(name, secret, fmt, f"Runtime key {name!r} created (shown once, store it now):")
 
 
 def keys_list(fmt: FormatOpt = Format.text, config: ConfigOpt = None) -> None:
@@ -247,14 +243,13 @@ def keys_rotate(
         raise _fail(str(exc)) from None
     finally:
         store.close()
-    if fmt is Format.json:
-        print(json.dumps({"name": name, "key": secret}))
-        return
-    err.print(
+    _show_secret(
+        name,
+        secret,
+        fmt,
         f"Runtime key {name!r} rotated; the previous secret works for {grace_minutes:g} more "
-        "minute(s). The new secret (shown once):"
+        "minute(s). The new secret (shown once):",
     )
-    print(secret)
 
 
 def register(keys_app: typer.Typer) -> None:
@@ -262,3 +257,13 @@ def register(keys_app: typer.Typer) -> None:
     keys_app.command("list")(keys_list)
     keys_app.command("revoke")(keys_revoke)
     keys_app.command("rotate")(keys_rotate)
+
+
+def _show_secret(name: str, secret: str, fmt: Format, message: str) -> None:
+    """Print a new secret once: ``{"name", "key"}`` as JSON, or the message (stderr) then the
+    secret alone on stdout (so that ``$(souverain keys ...)`` captures only the secret)."""
+    if fmt is Format.json:
+        print(json.dumps({"name": name, "key": secret}))
+        return
+    err.print(message)
+    print(secret)
