@@ -32,6 +32,8 @@ class Upstream:
         self.mode = mode
         self.reply = reply
         self.supports_tools = supports_tools
+        #: the length of the vectors POST /v1/embeddings answers
+        self.embedding_dim = 8
         self.captured: list[bytes] = []
         self.probes = 0  # GET /v1/models (health probes) received
         self.port = free_port()
@@ -41,6 +43,7 @@ class Upstream:
                 Route("/v1/models", self.models),
                 Route("/v1/chat/completions", self.chat, methods=["POST"]),
                 Route("/v1/completions", self.chat, methods=["POST"]),
+                Route("/v1/embeddings", self.embeddings, methods=["POST"]),
             ]
         )
         self._server = uvicorn.Server(
@@ -78,6 +81,28 @@ class Upstream:
                 content = " ".join(p.get("text", "") for p in content)
             return f"You said: {content}"
         return f"Echo: {body.get('prompt')}"
+
+    async def embeddings(self, request: Request) -> Response:
+        """A vector of ``dim`` floats per input (the first is the input's length), or a fault."""
+        raw = await request.body()
+        self.captured.append(raw)
+        body = json.loads(raw)
+        if self.mode == "status500":
+            return JSONResponse({"error": {"message": "kaboom"}}, status_code=500)
+        if self.mode == "status400":
+            return JSONResponse({"error": {"message": "bad input"}}, status_code=400)
+        if self.mode == "invalid_json":
+            return Response(b"{not json", media_type="application/json")
+        inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
+        if self.mode == "short_answer":
+            inputs = inputs[:-1]
+        dim = self.embedding_dim
+        data = [
+            {"object": "embedding", "index": i, "embedding": [float(len(x))] + [0.5] * (dim - 1)}
+            for i, x in enumerate(inputs)
+        ]
+        usage = {"prompt_tokens": 7 * len(inputs), "total_tokens": 7 * len(inputs)}
+        return JSONResponse({"object": "list", "data": data, "model": "up-embed", "usage": usage})
 
     async def chat(self, request: Request) -> Response:
         raw = await request.body()

@@ -16,7 +16,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel
 
-RequestKind = Literal["chat", "completion"]
+RequestKind = Literal["chat", "completion", "embedding"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,7 +26,16 @@ class Capabilities:
     streaming: bool = True
     tools: bool = False
     json_mode: bool = False
+    #: for an embedding model: the longest input, in tokens
     context_length: int | None = None
+    #: generates text (chat, completions); an embedding-only model does not
+    generation: bool = True
+    #: answers ``embed()`` (POST /v1/embeddings)
+    embeddings: bool = False
+    #: the length of its vectors, when known (``dimensions`` may only ask for this one)
+    embedding_dimensions: int | None = None
+    #: gives shorter vectors on request (``dimensions``), as OpenAI's text-embedding-3 do
+    shortens_embeddings: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +80,10 @@ class GenerationRequest:
     response_format: dict[str, Any] | None = None
     tools: list[dict[str, Any]] | None = None
     tool_choice: Any = None
+    #: embeddings: the inputs, strings or token arrays (one vector each)
+    input: list[str] | list[list[int]] | None = None
+    #: embeddings: the vector length the client asked for
+    dimensions: int | None = None
     #: Other OpenAI sampling fields the policy layer allowed through (presence_penalty, ...).
     extra: dict[str, Any] = field(default_factory=dict)
     request_id: str = ""
@@ -108,6 +121,10 @@ def estimate_prompt_tokens(request: GenerationRequest) -> int:
 
     if request.kind == "chat":
         return max(1, len(orjson.dumps(request.messages or [])) // 4)
+    if request.kind == "embedding":
+        return max(
+            1, sum(len(i) if isinstance(i, list) else len(i) // 4 for i in request.input or [])
+        )
     return max(1, len(str(request.prompt or "")) // 4)
 
 
@@ -130,6 +147,14 @@ class Completion:
     finish_reason: str
     usage: Usage
     tool_calls: list[dict[str, Any]] | None = None
+
+
+@dataclass(slots=True)
+class Embeddings:
+    """One vector per input, in input order, and the tokens the model read."""
+
+    vectors: list[list[float]]
+    usage: Usage
 
 
 @dataclass(slots=True)
@@ -260,9 +285,19 @@ class Backend(abc.ABC):
                 usage = event.usage
         return Completion("".join(parts), finish, usage, tool_calls or None)
 
+    async def embed(self, request: GenerationRequest) -> Embeddings:
+        """One vector per ``request.input`` (backends with ``capabilities.embeddings``)."""
+        raise BackendRejected(self.name, "this backend does not give embeddings")
+
     def last_resource_usage(self, request_id: str) -> ResourceUsage | None:
         """Resources the given request used here, when the backend can tell (self-hosted)."""
         return None
+
+
+async def not_a_generator(backend: str) -> AsyncIterator[StreamEvent]:
+    """``stream()`` of an embedding-only backend (placement never sends it a generation)."""
+    raise BackendRejected(backend, "this is an embedding model: it does not generate text")
+    yield StreamEvent()  # pragma: no cover - makes this an async generator
 
 
 def merge_tool_call_deltas(acc: list[dict[str, Any]], deltas: list[dict[str, Any]]) -> None:

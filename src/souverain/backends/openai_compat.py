@@ -32,6 +32,7 @@ from souverain.backends.base import (
     BackendUnavailable,
     Capabilities,
     Completion,
+    Embeddings,
     GenerationRequest,
     Health,
     StreamEvent,
@@ -49,6 +50,10 @@ _MALFORMED = (KeyError, IndexError, TypeError, AttributeError, ValueError)
 DOWN_COOLDOWN_S = 15.0
 
 
+class DimensionsUnsupported(BackendRejected):
+    code = "unsupported_parameter"
+
+
 class TimeoutsConfig(Strict):
     connect: float = Field(5.0, gt=0)
     first_byte: float = Field(60.0, gt=0)
@@ -60,6 +65,14 @@ class DeclaredCapabilities(Strict):
     tools: bool = True
     json_mode: bool = True
     context_length: int | None = Field(None, ge=1)
+    #: the upstream model generates text (false for an embedding model)
+    generation: bool = True
+    #: the upstream model answers POST /embeddings
+    embeddings: bool = False
+    #: the length of its vectors, when known; ``dimensions`` other than this one is a 400 unless
+    #: ``shortens_embeddings`` (OpenAI's text-embedding-3 models)
+    embedding_dimensions: int | None = Field(None, ge=1)
+    shortens_embeddings: bool = False
 
 
 class OpenAIConfig(BackendConfigBase):
@@ -96,7 +109,16 @@ class OpenAIBackend(Backend):
     @property
     def capabilities(self) -> Capabilities:
         c = self.config.capabilities
-        return Capabilities(c.streaming, c.tools, c.json_mode, c.context_length)
+        return Capabilities(
+            c.streaming,
+            c.tools,
+            c.json_mode,
+            c.context_length,
+            generation=c.generation,
+            embeddings=c.embeddings,
+            embedding_dimensions=c.embedding_dimensions,
+            shortens_embeddings=c.shortens_embeddings or c.embedding_dimensions is None,
+        )
 
     def _api_key(self) -> str | None:
         env = self.config.api_key_env
@@ -175,6 +197,8 @@ class OpenAIBackend(Backend):
         """The request body: what :func:`egress_body` built (and the content policy scanned),
         plus only this backend's own fields (model name, max-tokens spelling, stream flags)."""
         body: dict[str, Any] = {"model": self.config.model, **egress_body(req)}
+        if req.kind == "embedding":
+            return "/embeddings", {**body, "encoding_format": "float"}
         path = "/chat/completions" if req.kind == "chat" else "/completions"
         field = self.config.max_tokens_field
         if req.kind == "chat" and field != "max_tokens" and "max_tokens" in body:
@@ -226,7 +250,8 @@ class OpenAIBackend(Backend):
         )
 
     # -- generation -----------------------------------------------------------------------------------
-    async def complete(self, request: GenerationRequest) -> Completion:
+    async def _post(self, request: GenerationRequest) -> bytes:
+        """A non-streamed request: the upstream's 200 body, or the BackendError it amounts to."""
         if self._client is None:
             raise BackendUnavailable(self.name, "not started")
         path, body = self._body(request, stream=False)
@@ -248,6 +273,35 @@ class OpenAIBackend(Backend):
             ) from None
         except aiohttp.ClientError as exc:
             raise self._transport_error(exc, started=False) from None
+        return content
+
+    async def embed(self, request: GenerationRequest) -> Embeddings:
+        content = await self._post(request)
+        n = len(request.input or [])
+        try:
+            data = orjson.loads(content)
+            items = sorted(data["data"], key=lambda d: int(d["index"]))
+            vectors = [[float(x) for x in item["embedding"]] for item in items]
+            if len(vectors) != n or [int(d["index"]) for d in items] != list(range(n)):
+                raise ValueError("one vector per input")
+            usage = data.get("usage") or {}
+            tokens = int(usage.get("prompt_tokens") or 0)
+        except _MALFORMED:
+            raise BackendBadResponse(
+                self.name, "the upstream sent an invalid embeddings response"
+            ) from None
+        want = request.dimensions
+        if want is not None and any(len(v) != want for v in vectors):
+            got = next(len(v) for v in vectors if len(v) != want)
+            raise DimensionsUnsupported(
+                self.name, f"the upstream cannot give {want}-dimensional vectors (it gave {got})"
+            )
+        if not tokens:
+            return Embeddings(vectors, Usage(estimate_prompt_tokens(request), estimated=True))
+        return Embeddings(vectors, Usage(tokens))
+
+    async def complete(self, request: GenerationRequest) -> Completion:
+        content = await self._post(request)
         try:
             data = orjson.loads(content)
             choice = data["choices"][0]

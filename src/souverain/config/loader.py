@@ -20,6 +20,8 @@ from souverain.jurisdictions import GROUPS, UNKNOWN, normalise_code
 
 EMBEDDED_BACKEND = "gemma-3-270m"
 DEFAULT_USE_CASE = "default"
+EMBEDDING_BACKEND = "minilm-l6-v2"
+EMBED_USE_CASE = "embed"
 
 
 class ConfigError(Exception):
@@ -184,7 +186,8 @@ def load_config(path: str | os.PathLike[str] | None) -> Config:
 
 
 def default_config() -> Config:
-    """The configuration used with no file: one embedded backend, one ``default`` use case."""
+    """The configuration used with no file: the embedded chat model as the ``default`` use case
+    and the embedded embedding model as the ``embed`` use case."""
     country = os.environ.get("SOUVERAIN_SITE_COUNTRY", "").strip() or UNKNOWN
     try:  # never guess: a wrong country would mislabel every request's jurisdiction and carbon
         country = normalise_code(country)
@@ -215,14 +218,30 @@ def default_config() -> Config:
                     "operator_jurisdiction": country,
                     "location": country,
                     "open_weights": True,
-                }
+                },
+                {
+                    "name": EMBEDDING_BACKEND,
+                    "type": "onnx",
+                    "model": "embedded",
+                    "description": "all-MiniLM-L6-v2 (int8 ONNX), embedded, running on this machine",
+                    "self_hosted": True,
+                    "operator": "this machine",
+                    "operator_jurisdiction": country,
+                    "location": country,
+                    "open_weights": True,
+                },
             ],
             "use_cases": [
                 {
                     "name": DEFAULT_USE_CASE,
                     "description": "General use on the embedded model",
                     "backends": [EMBEDDED_BACKEND],
-                }
+                },
+                {
+                    "name": EMBED_USE_CASE,
+                    "description": "Embeddings (POST /v1/embeddings) on the embedded MiniLM model",
+                    "backends": [EMBEDDING_BACKEND],
+                },
             ],
         },
         "<built-in default>",

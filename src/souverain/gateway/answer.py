@@ -11,6 +11,7 @@ from souverain.backends.base import (
     Backend,
     BackendError,
     Completion,
+    Embeddings,
     GenerationRequest,
     StreamEvent,
     Usage,
@@ -61,12 +62,14 @@ class Answer:
         first: StreamEvent | None = None,
         rest: AsyncIterator[StreamEvent] | None = None,
         completion: Completion | None = None,
+        embeddings: Embeddings | None = None,
         pseudonymizer: Pseudonymizer | None = None,
     ):
         self.ctx, self.placement, self.backend = ctx, placement, backend
         self.decision, self.request = decision, request
         self._record = record
         self._first, self._rest, self.completion = first, rest, completion
+        self.embeddings = embeddings
         self._pz = pseudonymizer
         self.ttft_s: float | None = None
 
@@ -100,6 +103,13 @@ class Answer:
         comp = self.restored_completion()
         await self._completed(comp.usage, comp.finish_reason, comp.text)
         return comp
+
+    async def finish_embeddings(self) -> Embeddings:
+        """An embeddings answer: record and return the vectors (never pseudonymised: placement
+        keeps such requests on self-hosted backends)."""
+        assert self.embeddings is not None and self._pz is None
+        await self._completed(self.embeddings.usage, "stop", "")
+        return self.embeddings
 
     async def _completed(self, usage: Usage, finish_reason: str, text: str) -> None:
         await self._record(

@@ -57,7 +57,7 @@ def ledger_unavailable(message: str) -> Refusal:
 
 
 def _operation(kind: str) -> str:
-    return "chat" if kind == "chat" else "text_completion"
+    return {"chat": "chat", "embedding": "embeddings"}.get(kind, "text_completion")
 
 
 class AuditTrail(AuditHooks):

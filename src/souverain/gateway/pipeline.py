@@ -155,7 +155,9 @@ class Pipeline:
             ctx.egress_begun = True
         args = (ctx, placement, backend, decision, outgoing, self.record)
         try:
-            if ctx.stream:
+            if outgoing.kind == "embedding":
+                answer = Answer(*args, embeddings=await backend.embed(outgoing))
+            elif ctx.stream:
                 rest = backend.stream(outgoing)
                 first = await anext(rest, None)
                 if first is None:
@@ -178,7 +180,10 @@ def placement_refusal(
     if placement.blocked:
         types = ", ".join(placement.blocked_types)
         if "media" in placement.blocked_types:
-            types += " (images, audio or files: content that cannot be scanned; policy media)"
+            types += (
+                " (images, audio, files or token arrays: content that cannot be scanned; "
+                "policy media)"
+            )
         return Refusal(
             403,
             "sensitive_data_blocked",
@@ -193,8 +198,11 @@ def placement_refusal(
             400, "context_length_exceeded", placement.refusal_message(), param="messages"
         )
     if placement.only_capability_gaps():
+        params = {e.param for e in placement.excluded}
         param = (
-            "tools"
+            params.pop()
+            if request.kind == "embedding" and len(params) == 1
+            else "tools"
             if request.uses_tools()
             else "response_format"
             if request.uses_json_mode()

@@ -5,7 +5,8 @@ of the request) and scanned by one walk (:func:`souverain.detect.messages.collec
 at any depth, keys of every object, large numbers as text, escaped JSON decoded). Pseudonymisation
 rewrites exactly those strings and the request is rebuilt from the rewritten body, so nothing
 reaches a backend that the scan did not see. Media (images, audio, files, data URLs) cannot be
-scanned: each counts as one ``media`` finding, which the policy's ``media`` action decides
+scanned: each counts as one ``media`` finding, and so does each token array of an embeddings
+request, which the policy's ``media`` action decides
 (their URLs are text and scanned like the rest).
 """
 
@@ -36,6 +37,8 @@ class Walked:
         self.request = request
         self.body: dict[str, Any] = egress_body(request)
         self.strings, self.media = collect(self.body)
+        if request.kind == "embedding" and request.input and not isinstance(request.input[0], str):
+            self.media += len(request.input)  # token arrays: no scanner can read them
         self.chars = sum(map(len, self.strings))
 
 
@@ -71,6 +74,8 @@ class ContentScan:
     def needs(self, stream: bool) -> Needs:
         """The API capabilities the request uses (context estimated at ~4 characters/token)."""
         req = self.request
+        if req.kind == "embedding":  # the backend counts each input's tokens itself
+            return Needs(embedding=True, dimensions=req.dimensions)
         return Needs(
             stream=stream,
             tools=req.uses_tools(),

@@ -68,6 +68,9 @@ class Needs:
     tools: bool = False
     json_mode: bool = False
     context_tokens: int = 0
+    #: an embeddings request (POST /v1/embeddings), and the vector length it asks for
+    embedding: bool = False
+    dimensions: int | None = None
 
 
 @dataclass(slots=True)
@@ -129,6 +132,20 @@ class Placement:
 
 def _capability_gap(caps: Capabilities, needs: Needs) -> tuple[str, str] | None:
     """The request parameter a backend cannot honour, and why (None: it can)."""
+    if needs.embedding and not caps.embeddings:
+        return "model", "does not give embeddings (it generates text)"
+    if not needs.embedding and not caps.generation:
+        return "model", "is an embedding model: it does not generate text (POST /v1/embeddings)"
+    native = caps.embedding_dimensions
+    want = needs.dimensions
+    if (
+        want is not None
+        and want != native
+        and (not caps.shortens_embeddings or (native is not None and want > native))
+    ):
+        return "dimensions", (
+            f"gives {native}-dimensional vectors only" if native else "cannot set dimensions"
+        )
     if needs.stream and not caps.streaming:
         return "stream", "does not support streaming"
     if needs.tools and not caps.tools:
@@ -141,6 +158,13 @@ def _capability_gap(caps: Capabilities, needs: Needs) -> tuple[str, str] | None:
             f"context length {caps.context_length} < ~{needs.context_tokens} tokens needed",
         )
     return None
+
+
+def _local_action(policy: Any, category: str) -> str:
+    action = category_action(policy, category)
+    if action == "pseudonymize":  # only embeddings turn it into keep-local
+        return "pseudonymize (an embedding is kept local: a placeholder would change the vector)"
+    return "keep-local"
 
 
 def _types_text(counts: Mapping[str, int]) -> str:
@@ -169,6 +193,8 @@ def place(
     placement = Placement(use_case=use_case.name, data_types=dict(Counter(f.type for f in found)))
 
     actions = {cat: category_action(policy, cat) for cat in CATEGORY_FIELD}
+    if needs.embedding:  # a placeholder changes the vector: pseudonymising means keeping local
+        actions = {c: "keep-local" if a == "pseudonymize" else a for c, a in actions.items()}
     for cat, counts in by_category.items():
         if actions.get(cat) == "block":
             placement.blocked_types.extend(sorted(counts))
@@ -200,7 +226,8 @@ def place(
             continue
         if keep_local and not meta.self_hosted:
             what = "; ".join(
-                f"{cat} found ({_types_text(c)}) and policy {CATEGORY_FIELD[cat]}: keep-local"
+                f"{cat} found ({_types_text(c)}) and policy {CATEGORY_FIELD[cat]}: "
+                f"{_local_action(policy, cat)}"
                 for cat, c in keep_local.items()
             )
             placement.excluded.append(Exclusion(name, "data", f"not self-hosted, {what}"))

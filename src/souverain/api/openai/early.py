@@ -17,11 +17,17 @@ from souverain.gateway.call import ClientError, Refusal
 from souverain.gateway.runtime import Runtime
 
 #: the generation endpoints and their operation (OTel gen_ai.operation.name)
-OPERATIONS = {"/v1/chat/completions": "chat", "/v1/completions": "text_completion"}
+OPERATIONS = {
+    "/v1/chat/completions": "chat",
+    "/v1/completions": "text_completion",
+    "/v1/embeddings": "embeddings",
+}
+#: request id prefixes by request kind
+ID_PREFIX = {"chat": "chatcmpl", "embedding": "embd"}
 
 
 def new_request_id(kind: str) -> str:
-    return f"{'chatcmpl' if kind == 'chat' else 'cmpl'}-{secrets.token_hex(12)}"
+    return f"{ID_PREFIX.get(kind, 'cmpl')}-{secrets.token_hex(12)}"
 
 
 async def record(
@@ -78,7 +84,9 @@ async def record_from_request(request: Request, err: APIError, body: Any = None)
     return await record(
         request.app.state.runtime,
         err,
-        request_id=new_request_id("chat" if operation == "chat" else "completion"),
+        request_id=new_request_id(
+            {"chat": "chat", "embeddings": "embedding"}.get(operation, "completion")
+        ),
         api_key_name=principal.name,
         operation=operation,
         model=fields.get("model"),

@@ -159,3 +159,63 @@ def as_dicts(value: Any) -> Any:
 
 #: sampling fields forwarded upstream beyond the ones GenerationRequest names
 FORWARDED_EXTRA = ("presence_penalty", "frequency_penalty")
+
+
+#: OpenAI's limit on the number of inputs of one embeddings request
+MAX_EMBEDDING_INPUTS = 2048
+
+
+def _embedding_input(v: Any) -> list[str] | list[list[int]]:
+    """``input`` as OpenAI takes it: a string, a list of strings, a token array (a list of
+    integers) or a list of token arrays. Returns a list of strings or a list of token arrays."""
+
+    def token_array(items: list[Any], where: str) -> list[int]:
+        if not items:
+            raise ValueError(f"{where} is an empty token array")
+        for j, t in enumerate(items):
+            if type(t) is not int:  # bool is an int in Python: not a token
+                raise ValueError(f"{where}[{j}] must be a token id (an integer), not {t!r:.40}")
+            if t < 0:
+                raise ValueError(f"{where}[{j}]: token ids are >= 0")
+        return items
+
+    if isinstance(v, str):
+        v = [v]
+    elif not isinstance(v, list):
+        raise ValueError("must be a string, a list of strings, or token arrays (lists of integers)")
+    if not v:
+        raise ValueError("must not be empty")
+    if len(v) > MAX_EMBEDDING_INPUTS:
+        raise ValueError(f"at most {MAX_EMBEDDING_INPUTS} inputs in one request, got {len(v)}")
+    first = v[0]
+    if isinstance(first, str):
+        for i, s in enumerate(v):
+            if not isinstance(s, str):
+                raise ValueError(f"item {i} is not a string (do not mix strings and token arrays)")
+            if not s:
+                raise ValueError(f"item {i} is an empty string")
+        return v
+    if type(first) is int:
+        return [token_array(v, "input")]
+    if isinstance(first, list):
+        for i, arr in enumerate(v):
+            if not isinstance(arr, list):
+                raise ValueError(f"item {i} is not a token array (do not mix kinds of input)")
+            token_array(arr, f"input[{i}]")
+        return v
+    raise ValueError("must be a string, a list of strings, or token arrays (lists of integers)")
+
+
+class EmbeddingRequest(Wire):
+    model: str = Field(min_length=1, description="a use case name (GET /v1/models lists them)")
+    input: Any = Field(
+        description="a string, a list of strings, a token array or a list of token arrays"
+    )
+    encoding_format: Literal["float", "base64"] = "float"
+    dimensions: int | None = Field(None, ge=1, strict=True)
+    user: str | None = None
+
+    @field_validator("input", mode="before")
+    @classmethod
+    def _input(cls, v: Any) -> list[str] | list[list[int]]:
+        return _embedding_input(v)

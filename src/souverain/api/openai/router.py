@@ -8,8 +8,12 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from souverain.api.auth import authenticate
-from souverain.api.openai import serving
-from souverain.api.openai.protocol import ChatCompletionRequest, CompletionRequest
+from souverain.api.openai import embeddings, serving
+from souverain.api.openai.protocol import (
+    ChatCompletionRequest,
+    CompletionRequest,
+    EmbeddingRequest,
+)
 from souverain.api.strictjson import StrictJSONRoute
 
 router = APIRouter(prefix="/v1", tags=["openai"], route_class=StrictJSONRoute)
@@ -59,3 +63,10 @@ async def completions(request: Request, body: CompletionRequest) -> Response:
     runtime = request.app.state.runtime
     principal = authenticate(request)
     return await serving.generate(runtime, principal, body)
+
+
+@router.post("/embeddings", responses=ERRORS)
+async def create_embeddings(request: Request, body: EmbeddingRequest) -> Response:
+    runtime = request.app.state.runtime
+    principal = authenticate(request)
+    return await embeddings.embed(runtime, principal, body)
