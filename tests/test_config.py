@@ -54,11 +54,13 @@ def test_issue_3_contract_as_written() -> None:
     assert cfg.confidential_markers == ["CONFIDENTIEL", "STRICTLY CONFIDENTIAL", "Project Aurora"]
 
 
-def test_default_config_has_embedded_backend_and_default_use_case() -> None:
+def test_default_config_has_embedded_backends_and_default_and_embed_use_cases() -> None:
     cfg = default_config()
-    assert [b.name for b in cfg.backends] == ["gemma-3-270m"]
+    assert [b.name for b in cfg.backends] == ["gemma-3-270m", "minilm-l6-v2"]
     assert cfg.backends[0].type == "llamacpp" and cfg.backends[0].model == "embedded"
-    assert cfg.use_case_names == ["default"]
+    assert cfg.backends[1].type == "onnx" and cfg.backends[1].model == "embedded"
+    assert cfg.use_case_names == ["default", "embed"]
+    assert cfg.use_case("embed").backends == ["minilm-l6-v2"]
 
 
 def problems(data: dict) -> list[tuple[str, str]]:

@@ -29,6 +29,8 @@ def full_request() -> GenerationRequest:
         "response_format": {"type": "json_object"},
         "tools": [{"type": "function", "function": {"name": "t"}}],
         "tool_choice": "auto",
+        "input": ["i"],
+        "dimensions": 64,
         "extra": {"presence_penalty": 0.1},
         "request_id": "r",
     }

@@ -19,7 +19,16 @@ PROMPT = [{"role": "user", "content": "What is the capital of France?"}]
 
 
 def test_models_lists_use_cases(client: openai.OpenAI) -> None:
-    assert [m.id for m in client.models.list().data] == ["default"]
+    assert [m.id for m in client.models.list().data] == ["default", "embed"]
+
+
+def test_zero_config_embeds_on_the_embedded_model(client: openai.OpenAI) -> None:
+    raw = client.embeddings.with_raw_response.create(
+        model="embed", input=["Paris is the capital of France.", "Berlin is in Germany."]
+    )
+    out = raw.parse()  # the client asks for base64 and decodes it itself
+    assert raw.headers["x-souverain-backend"] == "minilm-l6-v2"
+    assert [len(d.embedding) for d in out.data] == [384, 384] and out.usage.prompt_tokens > 10
 
 
 def test_chat_plain_reports_backend_and_usage(client: openai.OpenAI) -> None:

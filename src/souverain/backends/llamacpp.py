@@ -31,6 +31,7 @@ from souverain.backends.base import (
     BackendRejected,
     BackendUnavailable,
     Capabilities,
+    Embeddings,
     GenerationRequest,
     Health,
     ResourceUsage,
@@ -50,6 +51,11 @@ class ContextLengthExceeded(BackendRejected):
     status = 400
 
 
+class InvalidTokenIds(BackendRejected):
+    code = "invalid_value"
+    status = 400
+
+
 class LlamaCppConfig(BackendConfigBase):
     type: Literal["llamacpp"]
     model: str = Field(description="path to a .gguf file, or 'embedded'")
@@ -59,6 +65,11 @@ class LlamaCppConfig(BackendConfigBase):
     retry_after_s: int = Field(2, ge=1)
     default_max_tokens: int = Field(1024, ge=1, description="when the client sets no max_tokens")
     prompt_format: Literal["auto", "template", "plain"] = "auto"
+    embedding: bool = Field(
+        False,
+        description="an embedding model: answers POST /v1/embeddings (mean-pooled, L2-normalised "
+        "vectors), not generation",
+    )
     repack: Literal["auto", "on", "off"] = Field(
         "auto",
         description="llama.cpp weight repacking (extra buffer types); 'auto' turns it off on CPUs "
@@ -110,6 +121,8 @@ def _new_llama(path: Path, cfg: LlamaCppConfig) -> Any:
         n_threads_batch=threads,
         verbose=False,
     )
+    if cfg.embedding:
+        kwargs.update(embedding=True, pooling_type=llama_cpp.LLAMA_POOLING_TYPE_MEAN)
     if repack:
         return llama_cpp.Llama(**kwargs)
     log.warning(
@@ -152,6 +165,14 @@ class LlamaCppBackend(Backend):
 
     @property
     def capabilities(self) -> Capabilities:
+        if self.config.embedding:
+            return Capabilities(
+                streaming=False,
+                generation=False,
+                embeddings=True,
+                embedding_dimensions=self._llm.n_embd() if self._llm is not None else None,
+                context_length=self.config.n_ctx,
+            )
         return Capabilities(
             streaming=True, tools=False, json_mode=True, context_length=self.config.n_ctx
         )
@@ -206,8 +227,7 @@ class LlamaCppBackend(Backend):
     def last_resource_usage(self, request_id: str) -> ResourceUsage | None:
         return self._resources.pop(request_id, None)
 
-    # -- generation ---------------------------------------------------------------------------------
-    async def stream(self, request: GenerationRequest) -> AsyncIterator[StreamEvent]:
+    def _enter_queue(self) -> None:
         if self._llm is None or self._executor is None:
             raise BackendUnavailable(self.name, self._load_error or "model not loaded")
         if self._inflight >= 1 + self.config.max_queue:
@@ -217,6 +237,52 @@ class LlamaCppBackend(Backend):
                 retry_after=self.config.retry_after_s,
             )
         self._inflight += 1
+
+    # -- embeddings (embedding: true) -------------------------------------------------------------
+    async def embed(self, request: GenerationRequest) -> Embeddings:
+        if not self.config.embedding:
+            return await super().embed(request)
+        self._enter_queue()
+        try:
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self._executor, self._embed, request)
+        finally:
+            self._inflight -= 1
+
+    def _embed(self, req: GenerationRequest) -> Embeddings:
+        """Token arrays are detokenised to text first (llama-cpp-python embeds text)."""
+        llm = self._llm
+        t0, cpu0 = time.perf_counter(), time.process_time()
+        texts: list[str] = []
+        limit = min(self.config.n_ctx, llm.n_batch)
+        for i, item in enumerate(req.input or []):
+            if isinstance(item, list):
+                bad = next((t for t in item if not 0 <= t < llm.n_vocab()), None)
+                if bad is not None:
+                    raise InvalidTokenIds(
+                        self.name,
+                        f"input[{i}]: token id {bad} is outside this model's 0..{llm.n_vocab() - 1}",
+                    )
+                item = llm.detokenize(item).decode("utf-8", "replace")
+            n = len(llm.tokenize(item.encode("utf-8")))
+            if n > limit:
+                raise ContextLengthExceeded(
+                    self.name, f"input[{i}] is {n} tokens; this model reads at most {limit}"
+                )
+            texts.append(item)
+        vectors, count = llm.embed(texts, normalize=True, truncate=False, return_count=True)
+        self._resources[req.request_id] = ResourceUsage(
+            cpu_seconds=time.process_time() - cpu0,
+            busy_seconds=time.perf_counter() - t0,
+            threads=llm.n_threads if hasattr(llm, "n_threads") else 1,
+        )
+        while len(self._resources) > 256:
+            self._resources.popitem(last=False)
+        return Embeddings([list(v) for v in vectors], Usage(prompt_tokens=int(count)))
+
+    # -- generation ---------------------------------------------------------------------------------
+    async def stream(self, request: GenerationRequest) -> AsyncIterator[StreamEvent]:
+        self._enter_queue()
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[Any] = asyncio.Queue()
         cancel = threading.Event()

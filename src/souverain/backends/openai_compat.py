@@ -281,11 +281,19 @@ class OpenAIBackend(Backend):
         try:
             data = orjson.loads(content)
             items = sorted(data["data"], key=lambda d: int(d["index"]))
+            if items and items[0]["embedding"] and isinstance(items[0]["embedding"][0], list):
+                raise BackendBadResponse(
+                    self.name,
+                    "the upstream sent one vector per token (no pooling), not one per input: "
+                    "give its model a pooling type",
+                )
             vectors = [[float(x) for x in item["embedding"]] for item in items]
             if len(vectors) != n or [int(d["index"]) for d in items] != list(range(n)):
                 raise ValueError("one vector per input")
             usage = data.get("usage") or {}
             tokens = int(usage.get("prompt_tokens") or 0)
+        except BackendError:
+            raise
         except _MALFORMED:
             raise BackendBadResponse(
                 self.name, "the upstream sent an invalid embeddings response"
