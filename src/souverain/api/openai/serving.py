@@ -118,34 +118,33 @@ def completion_request(req: CompletionRequest, request_id: str) -> GenerationReq
     )
 
 
-def _headers(answer: Answer, use_case: str) -> dict[str, str]:
-    return {
-        "X-Souverain-Backend": answer.backend_name,
-        "X-Souverain-Decision": answer.decision,
-        "X-Souverain-Use-Case": use_case,
-        "X-Request-Id": answer.ctx.request_id,
-    }
-
-
-def refusal_error(ref: Refusal, use_case: str, request_id: str) -> APIError:
-    headers = {
-        "X-Souverain-Decision": "refused",
+def response_headers(
+    decision: str, use_case: str, request_id: str, backend: str | None = None
+) -> dict[str, str]:
+    """The X-Souverain-* and X-Request-Id headers every answer of the pipeline carries
+    (served, refused or failed): the one place they are spelled."""
+    headers = {"X-Souverain-Backend": backend} if backend is not None else {}
+    headers |= {
+        "X-Souverain-Decision": decision,
         "X-Souverain-Use-Case": use_case,
         "X-Request-Id": request_id,
     }
-    headers.update(ref.headers)
+    return headers
+
+
+def _headers(answer: Answer, use_case: str) -> dict[str, str]:
+    return response_headers(answer.decision, use_case, answer.ctx.request_id, answer.backend_name)
+
+
+def refusal_error(ref: Refusal, use_case: str, request_id: str) -> APIError:
+    headers = response_headers("refused", use_case, request_id) | ref.headers
     return APIError(
         ref.status, ref.message, code=ref.code, param=ref.param, type_=ref.type, headers=headers
     )
 
 
 def backend_error(exc: BackendError, use_case: str, request_id: str) -> APIError:
-    headers = {
-        "X-Souverain-Backend": exc.backend,
-        "X-Souverain-Decision": "failed",
-        "X-Souverain-Use-Case": use_case,
-        "X-Request-Id": request_id,
-    }
+    headers = response_headers("failed", use_case, request_id, exc.backend)
     if exc.retry_after is not None:
         headers["Retry-After"] = str(max(1, round(exc.retry_after)))
     param = "messages" if exc.code == "context_length_exceeded" else None
