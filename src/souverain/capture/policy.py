@@ -15,11 +15,12 @@ from __future__ import annotations
 
 from typing import Any
 
-#: Policy field -> the finding category it acts on.
+from souverain.config.models import CATEGORY_FIELDS
+
+#: Policy field -> the finding category it acts on (text categories: media is never captured as
+#: text, so it does not make a use case sensitive here).
 ACTION_FIELDS: dict[str, str] = {
-    "personal_data": "personal_data",
-    "secrets": "secret",
-    "confidential": "confidential",
+    name: cat for cat, name in CATEGORY_FIELDS.items() if cat != "media"
 }
 #: Data actions that make a use case sensitive for capture.
 SENSITIVE_ACTIONS = frozenset({"keep-local", "block"})

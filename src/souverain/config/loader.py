@@ -15,6 +15,7 @@ import yaml
 from pydantic import ValidationError
 
 from souverain.backends.base import BackendMetadata
+from souverain.config.models import CATEGORY_FIELDS
 from souverain.config.schema import Config
 from souverain.jurisdictions import GROUPS, UNKNOWN, normalise_code
 
@@ -111,7 +112,7 @@ def semantic_problems(cfg: Config) -> list[tuple[str, str]]:
                             f"can ever serve it ({detail})",
                         )
                     )
-        for field in ("personal_data", "secrets", "confidential", "media"):
+        for field in CATEGORY_FIELDS.values():
             action = getattr(uc.policy, field)
             explicit = field in uc.policy.model_fields_set  # defaults refuse at run time instead
             if (

@@ -83,6 +83,16 @@ class BackendConfigBase(Strict):
         return code
 
 
+#: Finding category -> the :class:`Policy` field holding its action: the one spelling of this map
+#: (placement, capture and the config checks read it).
+CATEGORY_FIELDS: dict[str, str] = {
+    "personal_data": "personal_data",
+    "secret": "secrets",
+    "confidential": "confidential",
+    "media": "media",
+}
+
+
 class Policy(Strict):
     """A use case's sovereignty policy. Fields not given mean 'no restriction', except the data
     actions, whose defaults are the safe ones (personal data and confidential text stay local,

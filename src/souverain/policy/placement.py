@@ -17,16 +17,10 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from souverain.backends.base import BackendMetadata, Capabilities
-from souverain.config.models import UseCaseConfig
+from souverain.config.models import CATEGORY_FIELDS, UseCaseConfig
 from souverain.policy.rules import static_exclusion
 
 ExclusionKind = Literal["policy", "capability", "data", "health", "removed", "failed"]
-CATEGORY_FIELD = {
-    "personal_data": "personal_data",
-    "secret": "secrets",
-    "confidential": "confidential",
-    "media": "media",
-}
 
 
 def category_action(policy: Any, category: str) -> str | None:
@@ -34,7 +28,7 @@ def category_action(policy: Any, category: str) -> str | None:
     set: see :attr:`~souverain.config.models.Policy.media_action`)."""
     if category == "media":
         return str(policy.media_action)
-    field_name = CATEGORY_FIELD.get(category)
+    field_name = CATEGORY_FIELDS.get(category)
     return getattr(policy, field_name) if field_name else None
 
 
@@ -192,7 +186,7 @@ def place(
         by_category.setdefault(f.category, Counter())[f.type] += 1
     placement = Placement(use_case=use_case.name, data_types=dict(Counter(f.type for f in found)))
 
-    actions = {cat: category_action(policy, cat) for cat in CATEGORY_FIELD}
+    actions = {cat: category_action(policy, cat) for cat in CATEGORY_FIELDS}
     if needs.embedding:  # a placeholder changes the vector: pseudonymising means keeping local
         actions = {c: "keep-local" if a == "pseudonymize" else a for c, a in actions.items()}
     for cat, counts in by_category.items():
@@ -226,7 +220,7 @@ def place(
             continue
         if keep_local and not meta.self_hosted:
             what = "; ".join(
-                f"{cat} found ({_types_text(c)}) and policy {CATEGORY_FIELD[cat]}: "
+                f"{cat} found ({_types_text(c)}) and policy {CATEGORY_FIELDS[cat]}: "
                 f"{_local_action(policy, cat)}"
                 for cat, c in keep_local.items()
             )
