@@ -89,7 +89,8 @@ class GenerationRequest:
     request_id: str = ""
 
     def uses_tools(self) -> bool:
-        return bool(self.tools)
+        """Tools the model may call: ``tool_choice: "none"`` means it answers in text."""
+        return bool(self.tools) and self.tool_choice != "none"
 
     def uses_json_mode(self) -> bool:
         rf = self.response_format or {}

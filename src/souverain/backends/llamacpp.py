@@ -14,6 +14,7 @@ import contextlib
 import logging
 import os
 import random
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -135,6 +136,25 @@ def _new_llama(path: Path, cfg: LlamaCppConfig) -> Any:
         return llama_cpp.Llama(**kwargs)
 
 
+#: user-defined tokens that are markers, not text (Gemma's ``<start_of_image>``, ``[multimodal]``);
+#: user-defined text tokens such as ``<table>`` stay text
+_MARKER = re.compile(r"<(start|end)_of_[a-z_]+>|\[[a-z_]+\]")
+
+
+def _never_text(llm: Any) -> frozenset[int]:
+    """Token ids that are never text: control tokens and user-defined markers."""
+    import llama_cpp
+
+    vocab, model = llm._model.vocab, llm._model
+    control, user = llama_cpp.LLAMA_TOKEN_ATTR_CONTROL, llama_cpp.LLAMA_TOKEN_ATTR_USER_DEFINED
+    ids = set()
+    for t in range(llm.n_vocab()):
+        attr = llama_cpp.llama_vocab_get_attr(vocab, t)
+        if attr & control or (attr & user and _MARKER.fullmatch(model.token_get_text(t))):
+            ids.add(t)
+    return frozenset(ids)
+
+
 def _held_suffix(text: str, stops: list[str]) -> int:
     """Length of the longest suffix of ``text`` that is a proper prefix of a stop string."""
     best = 0
@@ -144,6 +164,39 @@ def _held_suffix(text: str, stops: list[str]) -> int:
                 best = n
                 break
     return best
+
+
+class _JsonEnd:
+    """Says when the JSON value written so far is complete (JSON mode stops there instead of
+    padding a valid value with whitespace until max_tokens)."""
+
+    def __init__(self) -> None:
+        self.depth = 0
+        self.in_string = self.escape = self.started = False
+        self.seen = 0  # characters fed
+        self.length = 0  # characters up to the end of the value, once complete
+
+    def feed(self, text: str) -> bool:
+        for ch in text:
+            self.seen += 1
+            if self.in_string:
+                if self.escape:
+                    self.escape = False
+                elif ch == "\\":
+                    self.escape = True
+                elif ch == '"':
+                    self.in_string = False
+            elif ch == '"':
+                self.in_string = True
+            elif ch in "{[":
+                self.depth += 1
+                self.started = True
+            elif ch in "}]":
+                self.depth -= 1
+                if self.started and self.depth <= 0:
+                    self.length = self.seen
+                    return True
+        return False
 
 
 class LlamaCppBackend(Backend):
@@ -162,6 +215,7 @@ class LlamaCppBackend(Backend):
         self._load_error = ""
         self._resources: OrderedDict[str, ResourceUsage] = OrderedDict()
         self.model_path: Path | None = None
+        self._never_text_ids: frozenset[int] = frozenset()
 
     @property
     def capabilities(self) -> Capabilities:
@@ -206,6 +260,7 @@ class LlamaCppBackend(Backend):
         elif cfg.prompt_format == "template":
             raise ValueError(f"{path} has no chat template (prompt_format: template)")
         self.model_path = path
+        self._never_text_ids = _never_text(llm)
         self._llm = llm
 
     async def close(self) -> None:
@@ -319,10 +374,43 @@ class LlamaCppBackend(Backend):
         finally:
             emit(_END)
 
-    def _prompt(self, req: GenerationRequest) -> tuple[str, list[str]]:
-        if req.kind == "chat":
-            return self._prompter(req.messages or [])
-        return req.prompt or "", []
+    def _prompt_tokens(self, req: GenerationRequest) -> tuple[list[int], list[str]]:
+        """The prompt's tokens and the template's stop strings. Client text is tokenised as
+        text (``special=False``): only the chat template's own text may hold control tokens."""
+        llm = self._llm
+        if req.kind != "chat":
+            return [*self._bos(), *self._text_tokens(req.prompt or "")], []
+        if isinstance(self._prompter, TemplatePrompter):
+            segments, stops = self._prompter.segments(req.messages or [])
+        else:
+            prompt, stops = self._prompter(req.messages or [])
+            segments = [(prompt, False)]
+        tokens = self._bos()
+        for text, special in segments:
+            if text and special:
+                tokens += llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)
+            elif text:
+                tokens += self._text_tokens(text)
+        return tokens, stops
+
+    def _bos(self) -> list[int]:
+        """What llama.cpp puts first (BOS, if this model adds one)."""
+        return list(self._llm.tokenize(b"", add_bos=True, special=False))
+
+    def _text_tokens(self, text: str) -> list[int]:
+        """``text`` as text tokens. llama.cpp matches user-defined tokens even with
+        ``special=False`` (``<start_of_image>`` written by a client became the image marker):
+        such a token is spelled out as its first character and the rest."""
+        llm = self._llm
+        out: list[int] = []
+        for t in llm.tokenize(text.encode("utf-8"), add_bos=False, special=False):
+            if t not in self._never_text_ids:
+                out.append(t)
+                continue
+            piece = llm._model.token_get_text(t)
+            out += llm.tokenize(piece[:1].encode("utf-8"), add_bos=False, special=False)
+            out += self._text_tokens(piece[1:])
+        return out
 
     def _grammar(self, req: GenerationRequest) -> Any:
         rf = req.response_format or {}
@@ -349,9 +437,8 @@ class LlamaCppBackend(Backend):
 
         llm = self._llm
         t0, cpu0 = time.perf_counter(), time.process_time()
-        prompt, template_stops = self._prompt(req)
+        tokens, template_stops = self._prompt_tokens(req)
         stops = [s for s in (req.stop or []) + template_stops if s]
-        tokens = llm.tokenize(prompt.encode("utf-8"), add_bos=True, special=True)
         n_ctx = self.config.n_ctx
         if len(tokens) >= n_ctx:
             raise ContextLengthExceeded(
@@ -375,6 +462,9 @@ class LlamaCppBackend(Backend):
         vocab = llm._model.vocab
         decoder = codecs.getincrementaldecoder("utf-8")("replace")
         pending, n_out, finish = "", 0, "length"
+        # a chat answer does not start with the space after "Assistant:"
+        leading = req.kind == "chat"
+        json_end = _JsonEnd() if req.uses_json_mode() else None
         try:
             for token in generator:
                 if cancel.is_set():
@@ -384,7 +474,18 @@ class LlamaCppBackend(Backend):
                     finish = "stop"
                     break
                 n_out += 1
-                pending += decoder.decode(llm.detokenize([token]))
+                if token in self._never_text_ids:
+                    continue  # <start_of_image> and the like are never text
+                piece = decoder.decode(llm.detokenize([token]))
+                if leading:
+                    piece = piece.lstrip()
+                    leading = not piece
+                pending += piece
+                if json_end is not None and json_end.feed(piece):
+                    finish = "stop"
+                    cut = json_end.length - (json_end.seen - len(pending))
+                    pending = pending[:cut]
+                    break
                 cut = min((i for i in (pending.find(s) for s in stops) if i >= 0), default=-1)
                 if cut >= 0:
                     pending, finish = pending[:cut], "stop"

@@ -13,11 +13,20 @@ models continue usefully because it reads like a transcript:
 
 Tool results appear as ``Tool (<name or id>): <text>``. Generation stops at ``\\nUser:`` so that the
 model does not write the next user turn itself.
+
+Client text is tokenised as text, never as control tokens: a client that writes ``<eos>`` or
+``<start_of_turn>`` gets those characters, not the tokens. :meth:`TemplatePrompter.segments` renders
+the template around placeholders so that only the template's own text may hold special tokens.
 """
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
+
+#: one piece of a rendered prompt: its text and whether it came from the template (special tokens
+#: allowed) or from the client (plain text)
+Segment = tuple[str, bool]
 
 PLAIN_STOP = ["\nUser:", "\nUSER:"]
 
@@ -77,3 +86,45 @@ class TemplatePrompter:
             result.stop if isinstance(result.stop, list) else [result.stop] if result.stop else []
         )
         return prompt, [s for s in stop if s]
+
+    def segments(self, messages: list[dict[str, Any]]) -> tuple[list[Segment], list[str]]:
+        """The prompt in pieces: template text (special) and client text (plain).
+
+        Every client string is replaced by a random placeholder before rendering and put back
+        as a plain segment after. If the template changes a placeholder (so that it cannot be
+        found again), the whole prompt is tokenised as plain text: degraded, never unsafe.
+        """
+        tag = secrets.token_hex(8)
+        texts: list[str] = []
+
+        def mark(value: Any) -> Any:
+            if isinstance(value, str):
+                texts.append(value)
+                return f"\x00{tag}{len(texts) - 1}\x00"
+            if isinstance(value, list):
+                return [mark(v) for v in value]
+            if isinstance(value, dict):
+                return {
+                    k: mark(v) if k in ("content", "text", "name") else v for k, v in value.items()
+                }
+            return value
+
+        marked = [mark(m) for m in messages]
+        prompt, stop = self(marked)
+        pieces: list[Segment] = []
+        rest = prompt
+        while (start := rest.find(f"\x00{tag}")) >= 0:
+            end = rest.find("\x00", start + 1)
+            index = rest[start + 1 + len(tag) : end]
+            if end < 0 or not index.isdigit() or int(index) >= len(texts):
+                break
+            if start:
+                pieces.append((rest[:start], True))
+            pieces.append((texts[int(index)], False))
+            rest = rest[end + 1 :]
+        if f"\x00{tag}" in rest:
+            plain, _ = self(messages)
+            return [(plain, False)], stop
+        if rest:
+            pieces.append((rest, True))
+        return pieces, stop

@@ -214,6 +214,8 @@ def default_config() -> Config:
                     "type": "llamacpp",
                     "model": "embedded",
                     "description": "Gemma 3 270M (Q4_K_M), embedded, running on this machine",
+                    # a 270M base model repeats itself long before 1,024 tokens
+                    "default_max_tokens": 256,
                     "self_hosted": True,
                     "operator": "this machine",
                     "operator_jurisdiction": country,
