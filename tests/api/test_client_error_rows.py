@@ -9,6 +9,7 @@ import hashlib
 from pathlib import Path
 
 import httpx
+import orjson
 
 from souverain.api.app import create_app
 from souverain.config import parse_config
@@ -127,3 +128,68 @@ async def test_every_authenticated_client_error_has_one_refused_row(tmp_path: Pa
         assert row["api_key_name"] == ("all" if key == KEY_ALL else "kyc-team")
         assert row["backend"] is None and not row["cost_eur"]
     assert by_id[ok.headers["X-Request-Id"]]["status"] == "completed"
+
+
+async def test_413_from_content_length_alone_has_its_row_and_reads_no_body(tmp_path: Path) -> None:
+    """A Content-Length over server.max_body_bytes is refused before one byte is read, and the
+    authenticated caller's 413 still has its refused row; an unauthenticated one gets 401, no row."""
+    db = tmp_path / "ledger.db"
+    app = app_for(db)
+    await app.state.runtime.start()
+    reads = 0
+
+    async def receive() -> dict:
+        nonlocal reads
+        reads += 1
+        return {"type": "http.request", "body": b"x" * 65536, "more_body": True}
+
+    async def call(key: str) -> tuple[int, dict[bytes, bytes], bytes]:
+        sent: list[dict] = []
+
+        async def send(message: dict) -> None:
+            sent.append(message)
+
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "POST",
+            "scheme": "http",
+            "path": "/v1/chat/completions",
+            "raw_path": b"/v1/chat/completions",
+            "query_string": b"",
+            "root_path": "",
+            "headers": [
+                (b"host", b"gw"),
+                (b"authorization", f"Bearer {key}".encode()),
+                (b"content-type", b"application/json"),
+                (b"content-length", str(50 * 1024 * 1024).encode()),
+            ],
+            "client": ("127.0.0.1", 5000),
+            "server": ("gw", 80),
+        }
+        await app(scope, receive, send)
+        start = next(m for m in sent if m["type"] == "http.response.start")
+        body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+        return start["status"], dict(start["headers"]), body
+
+    try:
+        status, headers, body = await call(KEY_ALL)
+        assert status == 413, body
+        assert orjson.loads(body)["error"]["code"] == "request_too_large"
+        request_id = headers[b"x-request-id"].decode()
+        assert (await call("sk-wrong"))[0] == 401
+    finally:
+        await app.state.runtime.close()
+    assert reads == 0  # the body was never read
+    with open_readonly(f"sqlite:///{db}") as reader:
+        rows = list(reader.rows())
+        assert reader.verify().ok
+    assert [r["request_id"] for r in rows] == [request_id]
+    row = rows[0]
+    assert (row["status"], row["http_status"], row["error_code"]) == (
+        "refused",
+        413,
+        "request_too_large",
+    )
+    assert row["api_key_name"] == "all" and row["requested_model"] is None

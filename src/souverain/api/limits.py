@@ -1,4 +1,9 @@
-"""A pure ASGI middleware that refuses request bodies over the configured size (413)."""
+"""A pure ASGI middleware that refuses request bodies over the configured size (413).
+
+A body is refused when the app first reads it: at once when ``Content-Length`` already says it is
+too large (no byte of it is read), else as soon as the bytes read pass the limit. Either way the
+app's handler answers 413 and, for an authenticated call, writes its refused ledger row; a
+response that never reads the body (an unknown path) is answered as usual."""
 
 from __future__ import annotations
 
@@ -45,20 +50,20 @@ class BodySizeLimit:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD"):
             await self.app(scope, receive, send)
             return
+        declared_too_big = False
         for name, value in scope["headers"]:
             if name == b"content-length":
                 try:
-                    too_big = int(value) > self.max_bytes
+                    declared_too_big = int(value) > self.max_bytes
                 except ValueError:
-                    too_big = False
-                if too_big:
-                    await self._reject(send)
-                    return
+                    declared_too_big = False
         seen = 0
         started = False
 
         async def limited_receive() -> Any:
             nonlocal seen
+            if declared_too_big:  # known from Content-Length: not one byte of the body is read
+                raise BodyTooLarge
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
