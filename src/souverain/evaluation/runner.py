@@ -17,11 +17,13 @@ from typing import Any
 
 from souverain.backends.base import BackendError, GenerationRequest, Usage
 from souverain.config.models import UseCaseConfig
+from souverain.evaluation import embedtasks
+from souverain.evaluation.embedtasks import EMBEDDING_SCORERS
 from souverain.evaluation.suite import Suite, SuiteItem
 from souverain.gateway.call import CallContext, Refusal
 from souverain.gateway.runtime import Runtime
 from souverain.ledger.record import Kind
-from souverain.policy.placement import place
+from souverain.policy.placement import Needs, place
 
 
 @dataclass
@@ -38,10 +40,15 @@ def plan_backends(
 ) -> tuple[list[str], dict[str, str]]:
     """Which backends to run, and which are excluded (with the placement's reason)."""
     wanted = names or list(use_case.backends)
-    placement = place(use_case, runtime.backends)  # no content: only policy, capability and health
-    reasons = {e.backend: e.reason for e in placement.excluded}
+    # no content: only policy, capability and health; embedding models run embedding requests
+    text = {e.backend: e.reason for e in place(use_case, runtime.backends).excluded}
+    embed_needs = Needs(embedding=True)
+    embed = {
+        e.backend: e.reason for e in place(use_case, runtime.backends, needs=embed_needs).excluded
+    }
     run, excluded = [], {}
     for name in wanted:
+        reasons = embed if is_embedder(runtime, name) else text
         if name not in use_case.backends:
             excluded[name] = f"not a candidate of use case {use_case.name!r}"
         elif name in reasons:
@@ -49,6 +56,12 @@ def plan_backends(
         else:
             run.append(name)
     return run, excluded
+
+
+def is_embedder(runtime: Runtime, name: str) -> bool:
+    """An embedding model: it runs a suite by embeddings (:mod:`souverain.evaluation.embedtasks`)."""
+    backend = runtime.backends.get(name)
+    return backend is not None and not backend.capabilities.generation
 
 
 def generation_request(suite: Suite, item: SuiteItem, request_id: str) -> GenerationRequest:
@@ -161,8 +174,26 @@ async def run_bench(
     names, run.excluded = plan_backends(runtime, use_case, backends)
     items = suite.items[:limit] if limit else suite.items
     for name in names:
+        ref = None
+        if is_embedder(runtime, name):
+            if suite.scorer not in EMBEDDING_SCORERS:
+                run.excluded[name] = (
+                    f"an embedding model cannot run a {suite.scorer!r} suite "
+                    f"(it runs {', '.join(sorted(EMBEDDING_SCORERS))})"
+                )
+                continue
+            try:
+                ref = await embedtasks.reference(runtime, suite, use_case, name, kind)
+            except embedtasks.EmbeddingTaskError as exc:
+                run.excluded[name] = f"could not embed the suite's reference set: {exc}"
+                continue
         for item in items:
-            record = await run_item(runtime, suite, use_case, name, item, kind=kind)
+            if ref is not None:
+                record = await embedtasks.run_embedding_item(
+                    runtime, suite, use_case, name, item, ref, kind
+                )
+            else:
+                record = await run_item(runtime, suite, use_case, name, item, kind=kind)
             if record.get("skipped"):
                 run.skipped_items.setdefault(name, []).append((item.id, record["error"]))
             else:

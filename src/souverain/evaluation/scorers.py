@@ -421,8 +421,42 @@ class Numeric(Scorer):
         )
 
 
+class RecallOptions(Options):
+    k: int = Field(3, ge=1, le=100)
+    #: document id -> text: what is searched (embedding models embed it; chat models get it in
+    #: the prompt)
+    corpus: dict[str, str] = Field(min_length=2)
+
+
+class RecallAtK(Scorer):
+    """Retrieval: the output ranks document ids (the first k named, in order of appearance);
+    the score is the share of the relevant ids (``expected``: one id or a list) among them."""
+
+    name = "recall_at_k"
+    options = RecallOptions
+
+    def check_expected(self, expected: Any, options: Any) -> str | None:
+        ids = [expected] if isinstance(expected, str) else expected
+        if not isinstance(ids, list) or not ids or not all(isinstance(i, str) for i in ids):
+            return "must be a document id or a list of them"
+        unknown = [i for i in ids if i not in options.corpus]
+        return f"unknown document id(s) {unknown}" if unknown else None
+
+    def score(self, output: str, expected: Any, options: Any) -> ItemScore:
+        ids = sorted(options.corpus, key=len, reverse=True)  # doc-10 before doc-1
+        pattern = "|".join(re.escape(i) for i in ids)
+        ranked: list[str] = []
+        for m in re.finditer(rf"(?<![\w-])({pattern})(?![\w-])", output):
+            if m.group(1) not in ranked:
+                ranked.append(m.group(1))
+        top = ranked[: options.k]
+        relevant = [expected] if isinstance(expected, str) else list(expected)
+        hits = sum(1 for r in relevant if r in top)
+        return ItemScore(hits / len(relevant), {"ranked": top})
+
+
 BUILTIN: dict[str, Scorer] = {
-    s.name: s for s in (Exact(), Contains(), Regex(), Label(), JsonFields(), Numeric())
+    s.name: s for s in (Exact(), Contains(), Regex(), Label(), JsonFields(), Numeric(), RecallAtK())
 }
 
 
