@@ -28,7 +28,9 @@ def bench_command(
     suite: Annotated[
         str,
         typer.Option(
-            "--suite", "-s", help="A built-in suite (kyc-extract, doc-classify) or a suite file."
+            "--suite",
+            "-s",
+            help="A built-in suite (kyc-extract, doc-classify, kb-retrieval) or a suite file.",
         ),
     ],
     use_case: Annotated[
