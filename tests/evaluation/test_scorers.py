@@ -207,8 +207,10 @@ def test_every_scorer_survives_garbage() -> None:
     opts = {
         "label": SCORERS["label"].options(labels=["a", "b"]),
         "json_fields": SCORERS["json_fields"].options(fields=["a"]),
+        "recall_at_k": SCORERS["recall_at_k"].options(corpus={"d-1": "a", "d-2": "b"}),
     }
     samples["label"] = "a"
+    samples["recall_at_k"] = "d-1"
     for name, scorer in SCORERS.items():
         options = opts.get(name) or scorer.options()
         for garbage in ("", None, "{" * 3000, "\ud800", 3.5, ["x"]):
