@@ -3,66 +3,32 @@ llama-cpp-python's own `llama_cpp.server` serving the same GGUF, behind a real `
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import openai
 import pytest
 import yaml
 
 from tests.conftest import gateway_process
-from tests.support.upstream import free_port
+from tests.support.llama_server import llama_server as start_llama_server
 
 pytestmark = pytest.mark.slow
-HERE = Path(__file__).resolve().parent
 
 
 @pytest.fixture(scope="module")
 def llama_server(embedded_model_path: Path) -> Iterator[str]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            str(HERE.parent / "support" / "llama_server.py"),
-            "--model",
-            str(embedded_model_path),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--n_ctx",
-            "2048",
-            "--chat_format",
-            "gemma",
-            "--model_alias",
-            "gemma-remote",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ},
-    )
-    base = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.time() + 120
-        while True:
-            assert proc.poll() is None, "llama_cpp.server exited"
-            try:
-                if httpx.get(base + "/models", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.time() < deadline, "llama_cpp.server did not start"
-            time.sleep(0.3)
+    with start_llama_server(
+        embedded_model_path,
+        "--n_ctx",
+        "2048",
+        "--chat_format",
+        "gemma",
+        "--model_alias",
+        "gemma-remote",
+    ) as base:
         yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")

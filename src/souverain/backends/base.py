@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import abc
 import time
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
@@ -177,6 +178,28 @@ class ResourceUsage:
     threads: int = 1
 
 
+class ResourceLog:
+    """The resource use of a self-hosted backend's recent requests, kept until the gateway reads
+    it (``last_resource_usage``); the oldest go first beyond ``keep``."""
+
+    def __init__(self, keep: int = 256) -> None:
+        self._keep = keep
+        self._items: OrderedDict[str, ResourceUsage] = OrderedDict()
+
+    def record(self, request_id: str, t0: float, cpu0: float, threads: int) -> None:
+        """Since ``t0`` (``time.perf_counter``) and ``cpu0`` (``time.process_time``)."""
+        self._items[request_id] = ResourceUsage(
+            cpu_seconds=time.process_time() - cpu0,
+            busy_seconds=time.perf_counter() - t0,
+            threads=threads,
+        )
+        while len(self._items) > self._keep:
+            self._items.popitem(last=False)
+
+    def pop(self, request_id: str) -> ResourceUsage | None:
+        return self._items.pop(request_id, None)
+
+
 class BackendError(Exception):
     """A backend failed. ``status`` is the HTTP status the client gets (502, 503, 504, 429)."""
 
@@ -220,6 +243,32 @@ class BackendRejected(BackendError):
 
     code = "backend_rejected_request"
     status = 400
+
+
+class ContextLengthExceeded(BackendRejected):
+    code = "context_length_exceeded"
+    status = 400
+
+
+class InvalidTokenIds(BackendRejected):
+    code = "invalid_value"
+    status = 400
+
+
+def check_token_ids(backend: str, index: int, ids: list[int], vocab: int) -> None:
+    """Input ``index`` given as token ids: each must be one of the model's ``vocab`` ids."""
+    bad = next((t for t in ids if not 0 <= t < vocab), None)
+    if bad is not None:
+        raise InvalidTokenIds(
+            backend, f"input[{index}]: token id {bad} is outside this model's 0..{vocab - 1}"
+        )
+
+
+def check_input_length(backend: str, index: int, tokens: int, limit: int) -> None:
+    if tokens > limit:
+        raise ContextLengthExceeded(
+            backend, f"input[{index}] is {tokens} tokens; this model reads at most {limit}"
+        )
 
 
 class Backend(abc.ABC):

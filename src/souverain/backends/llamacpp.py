@@ -17,7 +17,6 @@ import random
 import re
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -32,12 +31,16 @@ from souverain.backends.base import (
     BackendRejected,
     BackendUnavailable,
     Capabilities,
+    ContextLengthExceeded,
     Embeddings,
     GenerationRequest,
     Health,
+    ResourceLog,
     ResourceUsage,
     StreamEvent,
     Usage,
+    check_input_length,
+    check_token_ids,
 )
 from souverain.backends.prompting import TemplatePrompter, plain_prompt
 from souverain.config.models import BackendConfigBase
@@ -45,16 +48,6 @@ from souverain.config.models import BackendConfigBase
 log = logging.getLogger("souverain.backends.llamacpp")
 
 _END = object()
-
-
-class ContextLengthExceeded(BackendRejected):
-    code = "context_length_exceeded"
-    status = 400
-
-
-class InvalidTokenIds(BackendRejected):
-    code = "invalid_value"
-    status = 400
 
 
 class LlamaCppConfig(BackendConfigBase):
@@ -213,7 +206,7 @@ class LlamaCppBackend(Backend):
         self._executor: ThreadPoolExecutor | None = None
         self._inflight = 0
         self._load_error = ""
-        self._resources: OrderedDict[str, ResourceUsage] = OrderedDict()
+        self._resources = ResourceLog()
         self.model_path: Path | None = None
         self._never_text_ids: frozenset[int] = frozenset()
 
@@ -280,7 +273,7 @@ class LlamaCppBackend(Backend):
         return self._load_error or "model not loaded yet"
 
     def last_resource_usage(self, request_id: str) -> ResourceUsage | None:
-        return self._resources.pop(request_id, None)
+        return self._resources.pop(request_id)
 
     def _enter_queue(self) -> None:
         if self._llm is None or self._executor is None:
@@ -312,27 +305,12 @@ class LlamaCppBackend(Backend):
         limit = min(self.config.n_ctx, llm.n_batch)
         for i, item in enumerate(req.input or []):
             if isinstance(item, list):
-                bad = next((t for t in item if not 0 <= t < llm.n_vocab()), None)
-                if bad is not None:
-                    raise InvalidTokenIds(
-                        self.name,
-                        f"input[{i}]: token id {bad} is outside this model's 0..{llm.n_vocab() - 1}",
-                    )
+                check_token_ids(self.name, i, item, llm.n_vocab())
                 item = llm.detokenize(item).decode("utf-8", "replace")
-            n = len(llm.tokenize(item.encode("utf-8")))
-            if n > limit:
-                raise ContextLengthExceeded(
-                    self.name, f"input[{i}] is {n} tokens; this model reads at most {limit}"
-                )
+            check_input_length(self.name, i, len(llm.tokenize(item.encode("utf-8"))), limit)
             texts.append(item)
         vectors, count = llm.embed(texts, normalize=True, truncate=False, return_count=True)
-        self._resources[req.request_id] = ResourceUsage(
-            cpu_seconds=time.process_time() - cpu0,
-            busy_seconds=time.perf_counter() - t0,
-            threads=llm.n_threads if hasattr(llm, "n_threads") else 1,
-        )
-        while len(self._resources) > 256:
-            self._resources.popitem(last=False)
+        self._resources.record(req.request_id, t0, cpu0, getattr(llm, "n_threads", 1))
         return Embeddings([list(v) for v in vectors], Usage(prompt_tokens=int(count)))
 
     # -- generation ---------------------------------------------------------------------------------
@@ -502,11 +480,5 @@ class LlamaCppBackend(Backend):
         pending += decoder.decode(b"", final=True)
         if pending:
             emit(StreamEvent(text=pending))
-        self._resources[req.request_id] = ResourceUsage(
-            cpu_seconds=time.process_time() - cpu0,
-            busy_seconds=time.perf_counter() - t0,
-            threads=llm.n_threads if hasattr(llm, "n_threads") else 1,
-        )
-        while len(self._resources) > 256:
-            self._resources.popitem(last=False)
+        self._resources.record(req.request_id, t0, cpu0, getattr(llm, "n_threads", 1))
         emit(StreamEvent(finish_reason=finish, usage=Usage(len(tokens), n_out)))

