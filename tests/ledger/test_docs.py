@@ -6,14 +6,14 @@ from pathlib import Path
 
 from sqlalchemy.dialects import postgresql
 
-from souverain.ledger.schema import api_keys, ledger, ledger_chain
+from souverain.ledger.schema import api_keys, ledger, ledger_chain, ledger_writers
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "ledger.md"
 
 
 def test_schema_table_matches() -> None:
     text = DOC.read_text()
-    for table in (ledger, ledger_chain, api_keys):
+    for table in (ledger, ledger_chain, api_keys, ledger_writers):
         for col in table.columns:
             kind = col.type.compile(dialect=postgresql.dialect())
             row = f"| `{col.name}` | {kind} | {'yes' if col.nullable else 'no'} |"

@@ -242,6 +242,9 @@ class LedgerConfig(Strict):
     checkpoints: CheckpointConfig | None = None
     #: a write not committed within this is given up: the request gets 503 ledger_unavailable
     timeout_ms: int = Field(2000, ge=50, le=60_000)
+    #: this replica's writer lease: renewed every third of it; once it lapses (the process died),
+    #: any live replica closes the replica's pending rows ``interrupted``
+    lease_s: float = Field(30.0, gt=0, le=30)
 
     @field_validator("url")
     @classmethod

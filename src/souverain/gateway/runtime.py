@@ -72,7 +72,11 @@ class Runtime:
         self.ledger = (
             given
             if given is not None
-            else Ledger.open(self.config.ledger.url, timeout_s=self.config.ledger.timeout_ms / 1000)
+            else Ledger.open(
+                self.config.ledger.url,
+                timeout_s=self.config.ledger.timeout_ms / 1000,
+                lease_s=self.config.ledger.lease_s,
+            )
         )
         capture = None
         if any(u.capture.enabled for u in self.config.use_cases):

@@ -23,7 +23,7 @@ from sqlalchemy import (
 metadata = MetaData()
 
 #: The Alembic revision the code expects; ``Ledger.open`` upgrades to it.
-HEAD_REVISION = "0004"
+HEAD_REVISION = "0005"
 VERSION_TABLE = "souverain_ledger_version"
 
 _ID = BigInteger().with_variant(Integer(), "sqlite")  # SQLite: INTEGER PRIMARY KEY = rowid
@@ -132,4 +132,16 @@ api_keys = Table(
     Column("rotated_at", DateTime(timezone=True)),
     Column("revoked_at", DateTime(timezone=True)),
     Column("revision", Integer, nullable=False),
+)
+
+#: Writer leases (migration 0005; see :mod:`souverain.ledger.lease`): each writing process renews
+#: ``heartbeat_at`` (the database's clock) every third of its ``lease_s``; once a writer's lease has
+#: lapsed, any live writer closes that writer's pending rows ``interrupted``.
+ledger_writers = Table(
+    "ledger_writers",
+    metadata,
+    Column("writer_id", String(200), primary_key=True),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("heartbeat_at", DateTime(timezone=True), nullable=False),
+    Column("lease_s", Float(53), nullable=False),
 )

@@ -34,6 +34,7 @@ from souverain.ledger.engine import (
     normalise_url,
     upgrade,
 )
+from souverain.ledger.lease import MAX_LEASE_S, Leases, WriterLease, read_leases
 from souverain.ledger.record import (
     FINAL_STATUSES,
     LedgerRecord,
@@ -48,6 +49,8 @@ from souverain.ledger.writer import OpKind, RowConflict, Writer
 log = logging.getLogger(__name__)
 #: The columns :meth:`Ledger.spend` can group by (each has an index with ``ts``).
 _SPEND_COLUMNS = ("api_key_name", "use_case")
+#: "never stale" for owners.is_alive (a writer whose lease is current is not judged by age)
+_FOREVER_S = 100 * 365 * 86400.0
 
 
 class LedgerError(Exception):
@@ -174,6 +177,7 @@ class Ledger(LedgerReader):
         stale_after_s: float,
         batch_max: int,
         timeout_s: float | None = None,
+        lease_s: float = 30.0,
     ) -> None:
         super().__init__(url, read_engine)
         self.engine = engine
@@ -183,6 +187,7 @@ class Ledger(LedgerReader):
         self.timeout_s = timeout_s
         self.writer_id = owners.writer_id()
         self._writer = Writer(engine, self.writer_id, batch_max, statement_timeout_s=timeout_s)
+        self.lease = WriterLease(engine, self.writer_id, lease_s, self.mark_interrupted)
         self._closed = False
 
     # -- opening and closing ---------------------------------------------------------------------
@@ -194,11 +199,16 @@ class Ledger(LedgerReader):
         stale_after_s: float = 3600.0,
         batch_max: int = 256,
         timeout_s: float | None = None,
+        lease_s: float = 30.0,
     ) -> Ledger:
-        """Open (creating if needed) the ledger at ``url``: apply migrations, then mark the
-        pending rows of dead writers ``interrupted`` (see :mod:`souverain.ledger.owners`).
+        """Open (creating if needed) the ledger at ``url``: apply migrations, take this
+        process's writer lease, then mark the pending rows of dead writers ``interrupted`` (see
+        :mod:`souverain.ledger.owners` and :mod:`souverain.ledger.lease`; the lease's thread
+        repeats that sweep every ``lease_s / 3`` seconds while the ledger is open).
         ``timeout_s``: how long :meth:`begin`/:meth:`finish` wait (the gateway's
         ``ledger.timeout_ms``); None waits as long as the database does (CLIs)."""
+        if not 0 < lease_s <= MAX_LEASE_S:
+            raise ValueError(f"lease_s must be in (0, {MAX_LEASE_S:g}] seconds, got {lease_s}")
         sa_url = normalise_url(url)
         if problem := driver_problem(sa_url):
             raise LedgerUnavailable(problem)
@@ -222,12 +232,18 @@ class Ledger(LedgerReader):
             stale_after_s=stale_after_s,
             batch_max=batch_max,
             timeout_s=timeout_s,
+            lease_s=lease_s,
         )
         try:
+            self.lease.acquire()
             marked = self.mark_interrupted()
+        except SQLAlchemyError as exc:
+            self.close()
+            raise LedgerUnavailable(f"ledger unavailable: {exc}") from exc
         except LedgerError:
             self.close()
             raise
+        self.lease.start()
         if marked:
             log.warning("ledger: marked %d row(s) of dead writers as interrupted", marked)
         return self
@@ -237,6 +253,7 @@ class Ledger(LedgerReader):
         if self._closed:
             return
         self._closed = True
+        self.lease.release()
         self._writer.close()
         self.engine.dispose()
         if self.read_engine is not self.engine:
@@ -286,7 +303,9 @@ class Ledger(LedgerReader):
         self._submit("finish", rec).result()
 
     def mark_interrupted(self) -> int:
-        """Seal as ``interrupted`` every pending row whose writer is gone; return how many."""
+        """Seal as ``interrupted`` every pending row whose writer is gone (its lease lapsed, or
+        the rule of :mod:`souverain.ledger.owners` for writers without a lease); return how
+        many."""
         now = utcnow()
         try:
             with self.read_engine.connect() as conn:
@@ -295,17 +314,23 @@ class Ledger(LedgerReader):
                         T.c.status == "pending"
                     )
                 ).all()
+                leases = read_leases(conn) if rows else Leases(frozenset(), frozenset())
         except SQLAlchemyError as exc:
             raise LedgerUnavailable(f"ledger unavailable: {exc}") from exc
         dead = [
-            r.request_id
-            for r in rows
-            if not owners.is_alive(r.writer_id, as_utc(r.created_at), now, self.stale_after_s)
+            r.request_id for r in rows if not self._alive(r.writer_id, r.created_at, now, leases)
         ]
         futures = [self._submit_op("interrupt", None, rid) for rid in dead]
         for fut in futures:
             fut.result()
         return len(dead)
+
+    def _alive(self, wid: str, created_at: datetime, now: datetime, leases: Leases) -> bool:
+        if wid in leases.live:  # renewing: alive unless its pid is gone (same host)
+            return owners.is_alive(wid, as_utc(created_at), now, _FOREVER_S)
+        if wid in leases.lapsed:
+            return wid == self.writer_id  # ours lapsed only if our renewals failed: still ours
+        return owners.is_alive(wid, as_utc(created_at), now, self.stale_after_s)
 
     def _submit(self, kind: OpKind, rec: LedgerRecord) -> concurrent.futures.Future[Any]:
         validate(rec)
