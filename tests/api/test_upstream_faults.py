@@ -98,3 +98,36 @@ async def test_nothing_listening_is_503() -> None:
     r = await call(app_for(f"http://127.0.0.1:{free_port()}/v1"))
     assert r.status_code == 503 and r.json()["error"]["code"] == "backend_unavailable"
     assert "upstream-x" in r.json()["error"]["message"]
+
+
+async def test_upstream_400_quoting_the_request_persists_none_of_it(tmp_path, caplog) -> None:
+    """Issue #11 item 5: the ledger, the logs and the client get status, type, code and param
+    of an upstream's 400, never its message (which quotes the prompt)."""
+    from souverain.ledger import Ledger
+
+    secret = "my IBAN is FR7630006000011234567890189, call me"
+    with Upstream("status400_quoting") as up:
+        cfg = parse_config(
+            {
+                "backends": [openai_upstream("upstream-x", up.base_url)],
+                "use_cases": [
+                    {"name": "u", "backends": ["upstream-x"], "policy": {"personal_data": "allow"}}
+                ],
+                "ledger": {"url": str(tmp_path / "l.db")},
+            }
+        )
+        body = {"model": "u", "messages": [{"role": "user", "content": secret}]}
+        with caplog.at_level("DEBUG"):
+            r = await call(create_app(cfg), body)
+        assert len(up.captured) == 1 and b"FR7630006000011234567890189" in up.captured[0]
+    assert r.status_code == 400
+    message = r.json()["error"]["message"]
+    assert "HTTP 400" in message and "invalid_request_error" in message
+    assert "invalid_value" in message and "messages[0].content" in message
+    assert "IBAN" not in message and "Invalid request" not in message
+    with Ledger.open(str(tmp_path / "l.db")) as ledger:
+        (row,) = list(ledger.rows())
+    stored = json.dumps(row, default=str)
+    assert "FR763000" not in stored and "call me" not in stored and "Invalid request" not in stored
+    assert "invalid_value" in (row["reason"] or "")
+    assert "FR763000" not in caplog.text and "call me" not in caplog.text

@@ -323,6 +323,7 @@ def test_sigkill_under_load_leaves_one_valid_chain(cluster: Cluster) -> None:
         t.start()
     time.sleep(1.0)
     victim.proc.send_signal(signal.SIGKILL)
+    killed_at = time.monotonic()
     victim.proc.wait(timeout=10)
     killed.set()
     time.sleep(3.0)
@@ -346,6 +347,9 @@ def test_sigkill_under_load_leaves_one_valid_chain(cluster: Cluster) -> None:
                 break
             time.sleep(0.2)
         assert pending == 0, f"{pending} row(s) still pending {LEASE_S + 5:.0f}+ s after the kill"
+        print(
+            f"no pending row {time.monotonic() - killed_at:.2f} s after SIGKILL (lease {LEASE_S:g} s)"
+        )
         rows = {r["request_id"]: r for r in reader.rows()}
         result = reader.verify()
     finally:

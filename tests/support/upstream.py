@@ -114,6 +114,15 @@ class Upstream:
             )
         if self.mode == "status400":
             return JSONResponse({"error": {"message": "bad max_tokens"}}, status_code=400)
+        if self.mode == "status400_quoting":  # as real APIs do: the message quotes the request
+            quoted = json.dumps(body.get("messages"))[:300]
+            error = {
+                "message": f"Invalid request: {quoted} is not acceptable",
+                "type": "invalid_request_error",
+                "code": "invalid_value",
+                "param": "messages[0].content",
+            }
+            return JSONResponse({"error": error}, status_code=400)
         if self.mode == "invalid_json":
             return Response(b"{not json", media_type="application/json")
         if self.mode == "slow_first_byte":

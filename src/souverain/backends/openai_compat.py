@@ -11,7 +11,6 @@ also the longest silence allowed between two streamed chunks) and ``total`` (the
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import re
 import time
@@ -86,11 +85,26 @@ class OpenAIConfig(BackendConfigBase):
     max_connections: int = Field(100, ge=1)
 
 
-def _sanitize(text: str, secret: str | None, limit: int = 200) -> str:
-    if secret:
-        text = text.replace(secret, "***")
-    text = re.sub(r"(?i)(bearer\s+|sk-|key[=:]\s*)[A-Za-z0-9._\-]{6,}", r"\1***", text)
-    return text[:limit]
+#: what of an upstream's error body may be kept: identifiers (type, code, param), never its message
+_TOKEN = re.compile(r"[A-Za-z0-9_.\-\[\]]{1,64}")
+
+
+def _error_summary(body: bytes) -> str:
+    """``type``, ``code`` and ``param`` of an OpenAI-shaped error body, when each is a short
+    identifier. Never the provider's ``message``: real APIs quote the request in it (prompt text,
+    personal data), and this summary reaches the client, the logs and the ledger's ``reason``."""
+    try:
+        error = orjson.loads(body).get("error")
+    except (orjson.JSONDecodeError, AttributeError):
+        return ""
+    if not isinstance(error, dict):
+        return ""
+    parts = []
+    for field in ("type", "code", "param"):
+        value = error.get(field)
+        if isinstance(value, str | int) and _TOKEN.fullmatch(str(value)):
+            parts.append(f"{field} {value}")
+    return "; ".join(parts)
 
 
 class OpenAIBackend(Backend):
@@ -223,12 +237,10 @@ class OpenAIBackend(Backend):
                 f"the upstream rejected the credentials (HTTP {status}); check api_key_env",
             )
         if status in (400, 422):
-            message = ""
-            with contextlib.suppress(Exception):
-                message = str(orjson.loads(body).get("error", {}).get("message", ""))
-            detail = f": {_sanitize(message, self._api_key())}" if message else ""
+            summary = _error_summary(body)
+            detail = f"; {summary}" if summary else ""
             return BackendRejected(
-                self.name, f"the upstream rejected the request (HTTP {status}){detail}"
+                self.name, f"the upstream rejected the request (HTTP {status}{detail})"
             )
         if status >= 500:
             return BackendBadResponse(self.name, f"the upstream failed (HTTP {status})")
