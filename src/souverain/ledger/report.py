@@ -56,10 +56,24 @@ class Summary:
     open_weights: int = 0
     personal_data_left: int = 0
     durations: list[float] = field(default_factory=list)
+    #: backend attempts: one per row; more than requests when a request fell back
+    attempts: int = 0
+    #: request ids in this group whose last attempt so far failed (a fallback may follow)
+    _failed_attempts: set[str] = field(default_factory=set)
 
     def add(self, row: dict[str, Any]) -> None:
-        self.requests += 1
+        self.attempts += 1
         status = row["status"]
+        base, attempt = split_attempt(str(row.get("request_id") or ""))
+        if attempt > 1 and base in self._failed_attempts:
+            # the fallback of a request already counted here: one request, not two; its earlier
+            # attempt's tokens, cost and energy stay counted (they were spent)
+            self._failed_attempts.discard(base)
+            self.failed -= 1
+        else:
+            self.requests += 1
+        if status == "failed":
+            self._failed_attempts.add(base)
         if status == "refused":
             self.refused += 1
             # by code (sensitive_data_blocked, no_compliant_backend, ...): messages vary per request
@@ -101,6 +115,7 @@ class Summary:
         return {
             "group": self.group,
             "requests": self.requests,
+            "attempts": self.attempts,
             "served": self.served,
             "refused": self.refused,
             "failed": self.failed,
@@ -146,6 +161,15 @@ def _key(row: dict[str, Any], by: str | None) -> str:
         text = ts.isoformat() if isinstance(ts, datetime) else str(ts)
         return text[:10] if by == "day" else text[:13]
     return str(row.get(GROUPS[by]) or "-")
+
+
+def split_attempt(row_id: str) -> tuple[str, int]:
+    """A row id's request id and attempt number: a request that fell back after an egress
+    attempt writes ``<request id>`` then ``<request id>.<n>`` (request ids have no dot)."""
+    base, dot, n = row_id.rpartition(".")
+    if dot and n.isdigit() and base:
+        return base, int(n)
+    return row_id, 1
 
 
 def summarize(rows: Iterable[dict[str, Any]], by: str | None = None) -> list[dict[str, Any]]:
