@@ -57,9 +57,11 @@ def gateway_process(
     timeout: float = 120.0,
     extra_args: list[str] | None = None,
     ready: tuple[str, ...] | None = None,
+    unset: tuple[str, ...] = (),
 ) -> Iterator[str]:
     """Run a real ``souverain serve`` process on a free loopback port; yield its base URL once
-    ``/readyz`` says ready (or, with ``ready``, once those backends are: others may be down)."""
+    ``/readyz`` says ready (or, with ``ready``, once those backends are: others may be down).
+    ``unset``: environment variables the process must not see."""
     port = free_port()
     cmd = [
         sys.executable,
@@ -74,7 +76,7 @@ def gateway_process(
     if config is not None:
         cmd += ["--config", str(config)]
     cmd += extra_args or []
-    proc_env = {**os.environ, **(env or {})}
+    proc_env = {k: v for k, v in {**os.environ, **(env or {})}.items() if k not in unset}
     proc = subprocess.Popen(cmd, env=proc_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:

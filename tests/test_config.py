@@ -37,10 +37,9 @@ def test_examples_are_valid(path: Path, monkeypatch: pytest.MonkeyPatch) -> None
 
 
 def _required_env(path: Path) -> list[str]:
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.startswith("# Required environment variables:"):
-            return line.split(":", 1)[1].split()
-    return []
+    from tests.e2e.test_examples import header_variables
+
+    return header_variables(path)
 
 
 def test_issue_3_contract_as_written() -> None:

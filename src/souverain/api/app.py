@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -99,9 +100,12 @@ def create_app(
     hooks: AuditHooks | None = None,
     wait_for_backends: bool = False,
     ledger: Ledger | None = None,
+    on_load_failure: Callable[[dict[str, str]], None] | None = None,
 ) -> FastAPI:
     """Build the gateway app. With ``wait_for_backends`` start-up waits until models are loaded;
-    ``ledger``: one the caller already opened (else the config's is opened at start-up)."""
+    ``ledger``: one the caller already opened (else the config's is opened at start-up);
+    ``on_load_failure`` is called with ``{backend: reason}`` once loading has finished, when a
+    model that runs in this process could not be loaded (``serve`` then exits)."""
 
     runtime = Runtime(config, hooks, ledger=ledger, routing=_routing_plans)
     readiness = Readiness(runtime.backends, config.server.readyz_cache_s)
@@ -109,9 +113,20 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await runtime.start(wait=wait_for_backends)
+        watch = None
+        if on_load_failure is not None:
+
+            async def _watch_loads() -> None:
+                failed = await runtime.load_failures()
+                if failed:
+                    on_load_failure(failed)
+
+            watch = asyncio.create_task(_watch_loads(), name="watch-model-loads")
         try:
             yield
         finally:
+            if watch is not None:
+                watch.cancel()
             await readiness.close()
             await runtime.close()
 

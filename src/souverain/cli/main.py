@@ -17,7 +17,7 @@ from rich.table import Table
 
 from souverain import __version__
 from souverain.cli.common import ConfigOpt, load_or_exit
-from souverain.cli.output import CHECK_FAILED, INTERNAL, INTERRUPTED, err, error
+from souverain.cli.output import CHECK_FAILED, INTERNAL, INTERRUPTED, MODEL, err, error
 
 app = typer.Typer(
     name="souverain",
@@ -78,10 +78,17 @@ def serve(
     import uvicorn
 
     from souverain.api.app import create_app
+    from souverain.cli import preflight
 
     cfg = load_or_exit(config)
     bind_host = host or cfg.server.host
     bind_port = cfg.server.port if port is None else port
+    model_problems = preflight.model_problems(cfg)
+    if model_problems:  # before a port is bound: a model that cannot load is never "starting"
+        for problem in model_problems:
+            error(f"{problem}")
+        raise typer.Exit(MODEL)
+    _print_start(cfg, config)
     ledger = None
     if cfg.ledger.enabled:  # fail here with one clear line, not in the server's start-up
         from souverain.ledger import Ledger, LedgerError
@@ -119,7 +126,22 @@ def serve(
             "(set limits.redis_url to share them)",
             highlight=False,
         )
-    target: Any = create_app(cfg, ledger=ledger) if workers == 1 else None
+    failed_loads: dict[str, str] = {}
+    server: Any = None
+
+    def on_load_failure(failed: dict[str, str]) -> None:
+        failed_loads.update(failed)
+        for name, why in failed.items():
+            error(
+                f"backend {name}: the model cannot be loaded: {why}; fix the backend's model "
+                "(souverain check-config names the problem) and start again"
+            )
+        if server is not None:
+            server.should_exit = True
+
+    target: Any = (
+        create_app(cfg, ledger=ledger, on_load_failure=on_load_failure) if workers == 1 else None
+    )
     if workers > 1:
         if ledger is not None:
             ledger.close()  # each worker opens its own
@@ -157,6 +179,8 @@ def serve(
         )
         with contextlib.suppress(KeyboardInterrupt):
             server.run()
+        if failed_loads:
+            raise typer.Exit(MODEL)
         if not server.started:
             raise typer.Exit(3)  # start-up failed (logged above), as uvicorn.run exits
         return
@@ -168,6 +192,22 @@ def serve(
         timeout_graceful_shutdown=max(1, round(cfg.server.drain_s)),
         **options,
     )
+
+
+def _print_start(cfg: Any, config: Path | None) -> None:
+    """What ``serve`` uses, said before it starts: the config, the ledger, the models."""
+    from souverain.cli import preflight
+
+    if cfg.ledger.enabled:
+        from souverain.ledger.engine import display_url, normalise_url
+
+        ledger = display_url(normalise_url(cfg.ledger.url))
+    else:
+        ledger = "disabled (ledger.enabled: false): no request is recorded"
+    lines = [f"config: {_config_source(config)}", f"ledger: {ledger}"]
+    lines += preflight.model_loads(cfg)
+    for line in lines:
+        err.print(f"souverain: {line}", highlight=False, markup=False)
 
 
 def _runtime_keys_exist(ledger: Any) -> bool:

@@ -118,6 +118,49 @@ def key_problems(cfg: Any) -> list[Finding]:
     return out
 
 
+def use_case_problems(cfg: Any) -> list[Finding]:
+    """Use cases that are valid but cannot do what they say: a capture that never captures (a
+    sensitive policy without ``capture.allow_sensitive``), and a data action left at its
+    ``keep-local`` default with no self-hosted candidate, so that every request carrying such
+    data is refused (an explicit one is refused at config load)."""
+    from souverain.capture.policy import capture_allowed
+    from souverain.config.models import CATEGORY_FIELDS
+
+    out = []
+    for i, uc in enumerate(cfg.use_cases):
+        where = f"use_cases[{i}]"
+        if uc.capture.enabled:
+            allowed, why = capture_allowed(uc)
+            if not allowed:
+                out.append(
+                    Finding(
+                        f"{where}.capture.allow_sensitive",
+                        f"capture.enabled is true but nothing will ever be captured ({why}); "
+                        "set capture.allow_sensitive: true (detected values are replaced before "
+                        "storage) or capture.enabled: false",
+                    )
+                )
+        candidates = [cfg.backend(name) for name in uc.backends]
+        if any(b.self_hosted for b in candidates):
+            continue
+        for field in CATEGORY_FIELDS.values():
+            explicit = uc.policy.model_fields_set
+            if field in explicit or (field == "media" and "personal_data" not in explicit):
+                continue  # an explicit keep-local is refused at load; media follows personal_data
+            action = uc.policy.media_action if field == "media" else getattr(uc.policy, field)
+            if action == "keep-local":
+                out.append(
+                    Finding(
+                        f"{where}.policy.{field}",
+                        f"use case {uc.name}: {field} is keep-local by default but no candidate "
+                        f"({', '.join(uc.backends)}) is self_hosted, so every request with such "
+                        f"data is refused; set {field} explicitly (block, or pseudonymize/allow "
+                        "if it may leave) or add a self-hosted backend",
+                    )
+                )
+    return out
+
+
 def ledger_problems(cfg: Any) -> list[Finding]:
     from souverain.ledger.engine import driver_problem
 
@@ -129,7 +172,7 @@ def ledger_problems(cfg: Any) -> list[Finding]:
 
 def problems(cfg: Any) -> list[Finding]:
     """Everything that makes ``serve`` fail, or a configured part never work, here and now."""
-    return model_problems(cfg) + key_problems(cfg) + ledger_problems(cfg)
+    return model_problems(cfg) + key_problems(cfg) + use_case_problems(cfg) + ledger_problems(cfg)
 
 
 def warnings(cfg: Any) -> list[str]:
@@ -148,16 +191,20 @@ def warnings(cfg: Any) -> list[str]:
 
 def model_loads(cfg: Any) -> list[str]:
     """What ``serve`` is about to load, for its start-up lines (and whether the embedded model is
-    first written to the cache)."""
+    first written to the cache); remote backends are named as reached, not loaded."""
     out = []
     for b in cfg.backends:
         if b.type == "llamacpp":
             if b.model == "embedded":
-                out.append(f"{b.name}: the embedded Gemma 3 270M ({_embedded_state()})")
+                out.append(f"loading {b.name}: the embedded Gemma 3 270M ({_embedded_state()})")
             else:
-                out.append(f"{b.name}: {Path(str(b.model)).expanduser()}")
+                out.append(f"loading {b.name}: {Path(str(b.model)).expanduser()}")
+        elif b.type == "onnx":
+            what = "the embedded all-MiniLM-L6-v2" if b.model == "embedded" else str(b.model)
+            out.append(f"loading {b.name}: {what}")
         else:
-            out.append(f"{b.name}: {b.type} at {getattr(b, 'base_url', '?')} (not loaded here)")
+            url = getattr(b, "base_url", None)
+            out.append(f"backend {b.name}: {b.type}" + (f" at {url}" if url else "") + " (remote)")
     return out
 
 

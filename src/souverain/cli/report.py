@@ -36,48 +36,74 @@ def _pct(value: float | None) -> str:
     return "-" if value is None else f"{value * 100:.0f}%"
 
 
+def _cells(s: dict[str, Any]) -> dict[str, str]:
+    """One summary's figures as text, by column (one figure per line where there are several)."""
+    methods = ", ".join(f"{m} {v * 100:.0f}%" for m, v in s["energy_methods"].items())
+    reasons = "".join(f"\n{code} {n}" for code, n in s.get("refusals_by_reason", {}).items())
+    failed = str(s.get("failed", 0))
+    if s.get("interrupted"):
+        failed += f"\n({s['interrupted']} interrupted)"
+    carbon = "unknown" if s["carbon_g"] is None else _sig(s["carbon_g"])
+    if s["carbon_g"] is not None and s["carbon_unknown_requests"]:
+        carbon += f"\n({s['carbon_unknown_requests']} unknown)"
+    return {
+        "group": s["group"],
+        "requests": str(s["requests"]),
+        "served": str(s.get("served", 0)),
+        "refused (by reason)": f"{s['refused']}{reasons}",
+        "failed": failed,
+        "tokens in/out": f"{s['prompt_tokens']}/{s['completion_tokens']}",
+        "cost EUR": _sig(s["cost_eur"]),
+        "energy Wh": f"{_sig(s['energy_wh'])} [{_sig(s['energy_wh_low'])}-{_sig(s['energy_wh_high'])}]"
+        + (f"\n{methods}" if methods else ""),
+        "carbon g": carbon,
+        "p50/p95 ms": f"{s['latency_p50_ms'] or '-'}/{s['latency_p95_ms'] or '-'}",
+        "self-hosted": _pct(s["share_self_hosted"]),
+        "EU": _pct(s["share_eu_jurisdiction"]),
+        "open": _pct(s["share_open_weights"]),
+        "PD left": str(s["personal_data_left"]),
+    }
+
+
 def _table(summaries: list[dict[str, Any]]) -> Table:
+    """One row per group, every figure a column (for terminals wide enough to show it whole)."""
+    from souverain.ledger.report import Summary
+
+    rows = [_cells(s) for s in summaries]
     table = Table(title="souverain report")
-    for col in (
-        "group",
-        "requests",
-        "refused",
-        "tokens in/out",
-        "cost EUR",
-        "energy Wh",
-        "carbon g",
-        "p50/p95 ms",
-        "self-hosted",
-        "EU",
-        "open",
-        "PD left",
-    ):
-        table.add_column(col, justify="left" if col == "group" else "right")
-    for s in summaries:
-        methods = ", ".join(f"{m} {v * 100:.0f}%" for m, v in s["energy_methods"].items())
-        table.add_row(
-            s["group"],
-            str(s["requests"]),
-            str(s["refused"]),
-            f"{s['prompt_tokens']}/{s['completion_tokens']}",
-            _sig(s["cost_eur"]),
-            f"{_sig(s['energy_wh'])} [{_sig(s['energy_wh_low'])}-{_sig(s['energy_wh_high'])}]"
-            + (f"\n{methods}" if methods else ""),
-            "unknown"
-            if s["carbon_g"] is None
-            else _sig(s["carbon_g"])
-            + (
-                f"\n({s['carbon_unknown_requests']} unknown)"
-                if s["carbon_unknown_requests"]
-                else ""
-            ),
-            f"{s['latency_p50_ms'] or '-'}/{s['latency_p95_ms'] or '-'}",
-            _pct(s["share_self_hosted"]),
-            _pct(s["share_eu_jurisdiction"]),
-            _pct(s["share_open_weights"]),
-            str(s["personal_data_left"]),
-        )
+    for col in rows[0] if rows else _cells(Summary("all").as_dict()):
+        table.add_column(col, justify="left" if col.startswith(("group", "refused")) else "right")
+    for cells in rows:
+        table.add_row(*cells.values())
     return table
+
+
+def _stacked(summaries: list[dict[str, Any]]) -> list[Table]:
+    """One small table per group, a figure per line: what a narrow terminal shows whole."""
+    out = []
+    for s in summaries:
+        cells = _cells(s)
+        t = Table(title=f"souverain report · {cells.pop('group')}", title_justify="left")
+        t.add_column("figure", no_wrap=True)
+        t.add_column("value", overflow="fold")
+        for name, value in cells.items():
+            t.add_row(name, value)
+        out.append(t)
+    return out
+
+
+def _print_table(summaries: list[dict[str, Any]], console: Console) -> None:
+    """The wide table when it fits the terminal, else one stacked table per group: never a
+    truncated header or group name."""
+    from rich.measure import Measurement
+
+    wide = _table(summaries)
+    natural = Measurement.get(console, console.options.update_width(10_000), wide).maximum
+    if natural <= console.width:
+        console.print(wide)
+        return
+    for t in _stacked(summaries) or [wide]:
+        console.print(t)
 
 
 def _csv(summaries: list[dict[str, Any]]) -> None:
@@ -155,7 +181,7 @@ def report_command(
     elif format == "csv":
         _csv(summaries)
     else:
-        Console().print(_table(summaries))
+        _print_table(summaries, Console())
     if chart is not None:
         try:
             chart.parent.mkdir(parents=True, exist_ok=True)

@@ -137,7 +137,7 @@ def render_html(results: Mapping[str, Any]) -> str:
 <title>{html.escape(title)}</title><style>{_CSS}</style></head>
 <body>
 <h1>{html.escape(title)}</h1>
-<p class="sub">{html.escape(str(suite.get("items", "")))} items · scorer {html.escape(str(suite.get("scorer", "")))}
+<p class="sub">{html.escape(str(suite.get("items_run", suite.get("items", ""))))} of {html.escape(str(suite.get("items", "")))} items run · scorer {html.escape(str(suite.get("scorer", "")))}
  · {html.escape(str(results.get("created_at", "")))} · suite digest {html.escape(str(suite.get("digest", ""))[:12])}
  · config {html.escape(str(results.get("config_hash") or "–")[:12])}</p>
 <p class="toggle" role="group" aria-label="metric">{buttons}</p>

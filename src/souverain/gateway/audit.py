@@ -36,6 +36,7 @@ from souverain.ledger import (
     LedgerUnavailable,
 )
 from souverain.metering import EnergyReading, Meter, account
+from souverain.metering.cost import format_eur
 from souverain.policy.placement import Placement
 
 log = logging.getLogger("souverain.audit")
@@ -97,8 +98,8 @@ class AuditTrail(AuditHooks):
             raise Refusal(
                 429,
                 "budget_exceeded",
-                f"budget {exc.budget_name!r} is spent: {exc.spent_eur:.4f} EUR of "
-                f"{exc.limit_eur:.4f} EUR this {exc.period} (UTC)",
+                f"budget {exc.budget_name!r} is spent: {format_eur(exc.spent_eur)} of "
+                f"{format_eur(exc.limit_eur)} this {exc.period} (UTC)",
                 type_="rate_limit_error",
                 headers={"Retry-After": str(exc.retry_after_s)},
             ) from None

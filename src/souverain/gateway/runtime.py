@@ -122,6 +122,16 @@ class Runtime:
         if wait:
             await asyncio.gather(*self._start_tasks)
 
+    async def load_failures(self) -> dict[str, str]:
+        """Wait until every backend's start has finished; return the backends computing here
+        whose model failed to load, with the reason (empty when all loaded)."""
+        await asyncio.gather(*self._start_tasks, return_exceptions=True)
+        return {
+            name: b.unhealthy_reason()
+            for name, b in self.backends.items()
+            if b.computes_here and not b.is_healthy()
+        }
+
     def _start_checkpoints(self) -> None:
         """Automatic signed checkpoints (``ledger.checkpoints``), checked in a background task."""
         cfg = self.config.ledger.checkpoints

@@ -84,3 +84,18 @@ def request_cost(
             float(getattr(site, "electricity_eur_per_kwh", 0.25)),
         )
     return api_cost(backend, model, prompt_tokens, completion_tokens)
+
+
+def format_eur(value: float) -> str:
+    """An amount for people: three significant figures in EUR from 0.01 EUR, else in mEUR or
+    µEUR, so a small non-zero amount never reads 0 (``0.00123`` -> ``1.23 mEUR``)."""
+    import math
+
+    if value == 0:
+        return "0 EUR"
+    for factor, unit in ((1.0, "EUR"), (1e3, "mEUR"), (1e6, "µEUR")):
+        scaled = value * factor
+        if (abs(scaled) >= 0.01 and (unit == "EUR" or abs(scaled) >= 1)) or unit == "µEUR":
+            break
+    digits = max(0, 2 - math.floor(math.log10(abs(scaled))))
+    return f"{scaled:.{digits}f} {unit}"
