@@ -11,7 +11,7 @@ from __future__ import annotations
 import abc
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
@@ -66,6 +66,31 @@ class BackendMetadata:
         )
 
 
+#: The generation parameters of a request, as :class:`GenerationRequest` names them: the one list
+#: (the API fills them from the wire, capture keeps them, replays and suites set them; what
+#: leaves is every field of the request, see :mod:`souverain.backends.egress`).
+GENERATION_PARAMS: tuple[str, ...] = (
+    "max_tokens",
+    "temperature",
+    "top_p",
+    "stop",
+    "seed",
+    "response_format",
+    "tools",
+    "tool_choice",
+)
+
+
+def generation_params(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The :data:`GENERATION_PARAMS` of ``values`` (a stored payload, a suite's generation) as
+    :class:`GenerationRequest` keyword arguments: other keys are ignored, a missing one is None,
+    ``stop`` is a list (a single string becomes a list of one)."""
+    params = {name: values.get(name) for name in GENERATION_PARAMS}
+    stop = params["stop"]
+    params["stop"] = [stop] if isinstance(stop, str) else list(stop or [])
+    return params
+
+
 @dataclass(slots=True)
 class GenerationRequest:
     """What the gateway asks of a backend, after policy decided what may be forwarded."""
@@ -88,6 +113,11 @@ class GenerationRequest:
     #: Other OpenAI sampling fields the policy layer allowed through (presence_penalty, ...).
     extra: dict[str, Any] = field(default_factory=dict)
     request_id: str = ""
+
+    def generation_params(self) -> dict[str, Any]:
+        """Its :data:`GENERATION_PARAMS` that are set (None and an empty ``stop`` left out)."""
+        values = {name: getattr(self, name) for name in GENERATION_PARAMS}
+        return {k: v for k, v in values.items() if v is not None and not (k == "stop" and not v)}
 
     def uses_tools(self) -> bool:
         """Tools the model may call: ``tool_choice: "none"`` means it answers in text."""
@@ -117,17 +147,30 @@ class Usage:
         }
 
 
+#: The token estimate where no tokenizer is at hand: about this many characters a token.
+CHARS_PER_TOKEN = 4
+
+
+def estimate_tokens(chars: int) -> int:
+    """Tokens in ``chars`` characters of text, estimated (~:data:`CHARS_PER_TOKEN` a token)."""
+    return chars // CHARS_PER_TOKEN
+
+
 def estimate_prompt_tokens(request: GenerationRequest) -> int:
     """The prompt's size in tokens, estimated at ~4 characters a token (no tokenizer here)."""
     import orjson
 
     if request.kind == "chat":
-        return max(1, len(orjson.dumps(request.messages or [])) // 4)
+        return max(1, estimate_tokens(len(orjson.dumps(request.messages or []))))
     if request.kind == "embedding":
         return max(
-            1, sum(len(i) if isinstance(i, list) else len(i) // 4 for i in request.input or [])
+            1,
+            sum(
+                len(i) if isinstance(i, list) else estimate_tokens(len(i))
+                for i in request.input or []
+            ),
         )
-    return max(1, len(str(request.prompt or "")) // 4)
+    return max(1, estimate_tokens(len(str(request.prompt or ""))))
 
 
 @dataclass(slots=True)

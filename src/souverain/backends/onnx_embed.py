@@ -63,6 +63,10 @@ class OnnxEmbeddingConfig(BackendConfigBase):
     max_queue: int = Field(16, ge=0, description="requests that may wait behind the running one")
     retry_after_s: int = Field(2, ge=1)
 
+    def load_line(self) -> str:
+        what = "the embedded all-MiniLM-L6-v2" if self.model == "embedded" else str(self.model)
+        return f"loading {self.name}: {what}"
+
 
 def embedded_onnx_path() -> Path:
     """The packaged MiniLM ONNX file, checked against its pinned SHA-256."""

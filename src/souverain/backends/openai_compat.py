@@ -37,6 +37,7 @@ from souverain.backends.base import (
     StreamEvent,
     Usage,
     estimate_prompt_tokens,
+    estimate_tokens,
     merge_tool_call_deltas,
 )
 from souverain.backends.egress import egress_body
@@ -83,6 +84,9 @@ class OpenAIConfig(BackendConfigBase):
     capabilities: DeclaredCapabilities = Field(default_factory=DeclaredCapabilities)
     max_tokens_field: Literal["max_tokens", "max_completion_tokens"] = "max_tokens"
     max_connections: int = Field(100, ge=1)
+
+    def load_line(self) -> str:
+        return f"backend {self.name}: openai at {self.base_url} (remote)"
 
 
 #: what of an upstream's error body may be kept: identifiers (type, code, param), never its message
@@ -386,7 +390,9 @@ class OpenAIBackend(Backend):
                     raise BackendBadResponse(self.name, "the upstream ended the stream early")
                 if usage is None:  # the upstream ignores stream_options.include_usage
                     usage = Usage(
-                        estimate_prompt_tokens(request), max(1, chars // 4), estimated=True
+                        estimate_prompt_tokens(request),
+                        max(1, estimate_tokens(chars)),
+                        estimated=True,
                     )
                 yield StreamEvent(finish_reason=finish or "stop", usage=usage)
         except BackendError:

@@ -29,27 +29,18 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from souverain.backends.base import GENERATION_PARAMS
 from souverain.capture.policy import actions, capture_allowed
-from souverain.detect import Scanner
+from souverain.detect import Finding, Scanner
 from souverain.ledger.record import as_utc, utcnow
 from souverain.policy.pseudonymize import TextRewriter
 
 CaptureKind = Literal["chat", "completion"]
-#: Generation parameters kept with a capture (when not None).
-PARAMS: tuple[str, ...] = (
-    "max_tokens",
-    "temperature",
-    "top_p",
-    "stop",
-    "seed",
-    "response_format",
-    "tools",
-    "tool_choice",
-)
 _MESSAGE_KEYS = ("role", "content", "refusal", "tool_calls", "tool_call_id", "function_call")
 _TEXT_PART_TYPES = frozenset({"text", "input_text", "output_text"})
 
@@ -58,7 +49,7 @@ _TEXT_PART_TYPES = frozenset({"text", "input_text", "output_text"})
 class CapturedItem:
     """One captured request, already cleaned: ``payload`` and ``answer`` hold placeholders, never
     the replaced values. ``payload`` is a JSON-serialisable request body: ``messages`` (chat) or
-    ``prompt`` (completion), the :data:`PARAMS` that were set, and ``stream``."""
+    ``prompt`` (completion), the :data:`~souverain.backends.base.GENERATION_PARAMS` that were set, and ``stream``."""
 
     use_case: str
     request_id: str
@@ -161,14 +152,18 @@ def prepare_capture(
     params: dict[str, Any] | None = None,
     stream: bool = False,
     now: datetime | None = None,
+    scan: Callable[[str], list[Finding]] | None = None,
 ) -> CapturedItem | None:
     """The capture item for one served request of ``use_case`` (a ``UseCaseConfig``), or
     ``None`` when it must not be captured (see the module docstring).
 
     ``request``: the chat ``messages`` or the completion ``prompt`` as the client sent them
     (before any pseudonymisation; the input is not modified). ``params``: the request's
-    generation parameters (only :data:`PARAMS` are kept). ``answer``: the answer text, stored
-    with the same replacements. ``scanner``: the gateway's scanner (its confidential markers).
+    generation parameters (only :data:`~souverain.backends.base.GENERATION_PARAMS` are kept).
+    ``answer``: the answer text, stored with the same replacements. ``scanner``: the gateway's
+    scanner (its confidential markers). ``scan``: the request's own scan results by text (the
+    pipeline's :meth:`~souverain.policy.content.ContentScan.scan`), so that texts placement
+    scanned are not scanned again.
     CPU-bound (it scans every text): run it off the event loop for long requests."""
     allowed, _ = capture_allowed(use_case)
     if not allowed:
@@ -179,13 +174,13 @@ def prepare_capture(
     ):
         return None  # token ids: cannot be scanned
     categories = replaced_categories(use_case)
-    cleaner = _Cleaner(scanner, categories)
+    cleaner = _Cleaner(scanner, categories, scan=scan)
     payload: dict[str, Any] = {}
     if kind == "chat":
         payload["messages"] = [cleaner.message(m) for m in request]
     else:
         payload["prompt"] = cleaner.value(request)
-    for name in PARAMS:
+    for name in GENERATION_PARAMS:
         value = (params or {}).get(name)
         if value is not None:
             payload[name] = cleaner.value(value)
@@ -211,4 +206,4 @@ def prepare_capture(
     )
 
 
-__all__ = ["PARAMS", "CaptureKind", "CapturedItem", "prepare_capture", "replaced_categories"]
+__all__ = ["CaptureKind", "CapturedItem", "prepare_capture", "replaced_categories"]

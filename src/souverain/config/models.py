@@ -82,6 +82,17 @@ class BackendConfigBase(Strict):
             raise ValueError(f"{v!r} is a group; a backend needs one country code (FR, DE, ...)")
         return code
 
+    # -- what this machine must provide (check-config, serve's start-up; nothing is contacted) --
+    def model_problems(self) -> list[tuple[str, str]]:
+        """What keeps this backend's model from loading here, as ``(field, message)`` pairs
+        (a missing file, a missing package); none for a backend that loads nothing here."""
+        return []
+
+    def load_line(self) -> str:
+        """What ``serve`` loads for this backend: its start-up line (a remote one is reached,
+        not loaded)."""
+        return f"backend {self.name}: {self.type} (remote)"
+
 
 #: Finding category -> the :class:`Policy` field holding its action: the one spelling of this map
 #: (placement, capture and the config checks read it).

@@ -7,10 +7,22 @@ no longer existed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from souverain.backends.base import BackendMetadata
+from souverain.config.models import UseCaseConfig
 from souverain.jurisdictions import GROUPS, expand, normalise_code
+
+
+class DrillUsageError(ValueError):
+    """A drill that cannot be run as asked (nothing to remove, a name that matches nothing):
+    ``problems`` holds one line each."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("; ".join(problems))
+        self.problems = problems
 
 
 @dataclass(frozen=True)
@@ -67,3 +79,58 @@ class Removal:
             "operators": list(self.operators),
             "jurisdictions": list(self.jurisdictions),
         }
+
+
+def parse_removal(
+    backends: Sequence[str] | None,
+    operators: Sequence[str] | None,
+    jurisdictions: Sequence[str] | None,
+) -> Removal:
+    """The removal the ``--without-*`` options ask for. Raises :class:`DrillUsageError` when
+    they ask for none, or name a jurisdiction that is no country code or group."""
+    if not (backends or operators or jurisdictions):
+        raise DrillUsageError(
+            [
+                "say what to remove: --without-backend NAME, --without-operator "
+                "NAME or --without-jurisdiction CC (repeatable, combinable)"
+            ]
+        )
+    try:
+        return Removal(tuple(backends or ()), tuple(operators or ()), tuple(jurisdictions or ()))
+    except ValueError as exc:
+        raise DrillUsageError([f"--without-jurisdiction: {exc}"]) from None
+
+
+def drilled_use_cases(
+    removal: Removal, cfg: Any, names: Sequence[str] | None = None
+) -> list[UseCaseConfig]:
+    """The use cases to drill (``names``, else all) once the removal is checked against the
+    config ``cfg``. Raises :class:`DrillUsageError` for every unknown backend or use case and
+    every operator or jurisdiction that matches no backend: a removal that matches nothing
+    would report a drill that tested nothing."""
+    backend_names = [b.name for b in cfg.backends]
+    problems = [
+        f"unknown backend {b!r} (valid: {', '.join(backend_names)})"
+        for b in removal.backends
+        if b not in backend_names
+    ] + [
+        f"unknown use case {u!r} (valid: {', '.join(cfg.use_case_names)})"
+        for u in names or []
+        if u not in cfg.use_case_names
+    ]
+    operators = sorted({b.operator for b in cfg.backends})
+    problems += [
+        f"--without-operator {o!r} matches no backend (operators: {', '.join(operators)})"
+        for o in removal.operators
+        if o.casefold() not in {x.casefold() for x in operators}
+    ]
+    laws = {b.operator_jurisdiction for b in cfg.backends}
+    problems += [
+        f"--without-jurisdiction {j!r} matches no backend (operator jurisdictions: "
+        f"{', '.join(sorted(laws))})"
+        for j in removal.jurisdictions
+        if not (expand([j]) or frozenset()) & laws
+    ]
+    if problems:
+        raise DrillUsageError(problems)
+    return [uc for uc in cfg.use_cases if not names or uc.name in names]

@@ -21,8 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from souverain.backends.base import GenerationRequest
-from souverain.capture.prepare import PARAMS, CapturedItem
+from souverain.backends.base import GenerationRequest, generation_params
+from souverain.capture.prepare import CapturedItem
 from souverain.config.models import UseCaseConfig
 from souverain.drill.compare import SIDES, similarity
 from souverain.drill.removal import Removal
@@ -67,20 +67,11 @@ def suite_items(suite: Suite, limit: int | None) -> list[WorkItem]:
 def capture_request(item: CapturedItem) -> GenerationRequest:
     """The captured request (placeholders in place of the replaced values), ready to replay."""
     payload = item.payload
-    params = {k: payload.get(k) for k in PARAMS}
-    stop = params["stop"]
     return GenerationRequest(
         kind=item.kind,
         messages=payload.get("messages"),
         prompt=payload.get("prompt"),
-        max_tokens=params["max_tokens"],
-        temperature=params["temperature"],
-        top_p=params["top_p"],
-        stop=[stop] if isinstance(stop, str) else list(stop or []),
-        seed=params["seed"],
-        response_format=params["response_format"],
-        tools=params["tools"],
-        tool_choice=params["tool_choice"],
+        **generation_params(payload),
     )
 
 

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from souverain.backends.base import BackendError, GenerationRequest, Usage
+from souverain.backends.base import BackendError, GenerationRequest, Usage, generation_params
 from souverain.config.models import UseCaseConfig
 from souverain.evaluation import embedtasks
 from souverain.evaluation.embedtasks import EMBEDDING_SCORERS
@@ -65,16 +65,10 @@ def is_embedder(runtime: Runtime, name: str) -> bool:
 
 
 def generation_request(suite: Suite, item: SuiteItem, request_id: str) -> GenerationRequest:
-    gen = suite.generation
     return GenerationRequest(
         kind="chat",
         messages=[dict(m) for m in item.messages],
-        max_tokens=gen.get("max_tokens"),
-        temperature=gen.get("temperature", 0.0),
-        top_p=gen.get("top_p"),
-        stop=list(gen.get("stop") or []),
-        seed=gen.get("seed"),
-        response_format=gen.get("response_format"),
+        **generation_params({"temperature": 0.0, **suite.generation}),
         request_id=request_id,
     )
 

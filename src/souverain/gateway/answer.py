@@ -16,6 +16,7 @@ from souverain.backends.base import (
     StreamEvent,
     Usage,
     estimate_prompt_tokens,
+    estimate_tokens,
 )
 from souverain.gateway.call import CallContext, Decision, Outcome, Refusal
 from souverain.policy.placement import Placement
@@ -43,7 +44,9 @@ class Sent:
     def usage(self, request: GenerationRequest) -> Usage:
         """Estimated: a backend streams about one token a chunk (llama.cpp, most APIs)."""
         return Usage(
-            estimate_prompt_tokens(request), max(self.chunks, self.chars // 4), estimated=True
+            estimate_prompt_tokens(request),
+            max(self.chunks, estimate_tokens(self.chars)),
+            estimated=True,
         )
 
 

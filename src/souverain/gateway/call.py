@@ -11,6 +11,7 @@ from souverain.backends.base import Backend, BackendError, GenerationRequest, Us
 from souverain.config.models import UseCaseConfig
 from souverain.ledger.record import Decision, Kind, LedgerRecord
 from souverain.metering.energy import Measurement
+from souverain.policy.content import ContentScan
 from souverain.policy.placement import Placement
 
 __all__ = ["AuditHooks", "CallContext", "ClientError", "Decision", "Outcome", "Refusal"]
@@ -54,6 +55,8 @@ class CallContext:
     egress_begun: bool = False
     #: the client's request (before any data action)
     request: GenerationRequest | None = None
+    #: the scan of what would leave (set by placement; capture reuses its findings)
+    content: ContentScan | None = None
     #: the energy measurement started with the call (set by the audit hooks)
     measurement: Measurement | None = None
     #: bench and drills: serve on this backend only (if placement allows it), no fallback

@@ -47,16 +47,8 @@ class TrafficCapture:
                 request_id=outcome.ctx.row_id,
                 backend=outcome.backend.name if outcome.backend else None,
                 answer=outcome.answer_text,
-                params={
-                    "max_tokens": req.max_tokens,
-                    "temperature": req.temperature,
-                    "top_p": req.top_p,
-                    "stop": req.stop or None,
-                    "seed": req.seed,
-                    "response_format": req.response_format,
-                    "tools": req.tools,
-                    "tool_choice": req.tool_choice,
-                },
+                params=req.generation_params(),
+                scan=outcome.ctx.content.scan if outcome.ctx.content is not None else None,
                 stream=outcome.ctx.stream,
             )
             await self.store.add(item)

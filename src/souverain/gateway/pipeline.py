@@ -82,7 +82,7 @@ class Pipeline:
     ) -> tuple[Placement, ContentScan]:
         """Scan what would leave once and decide the candidates (``only_backend``, else
         objective routing, narrows or reorders them)."""
-        content = ContentScan(self.scanner, request)
+        content = ctx.content = ContentScan(self.scanner, request)
         needs = content.needs(ctx.stream)
         placement = place(ctx.use_case, self.backends, content.findings, needs)
         if ctx.only_backend is not None:

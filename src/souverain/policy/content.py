@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from souverain.backends.base import GenerationRequest
+from souverain.backends.base import GenerationRequest, estimate_tokens
 from souverain.backends.egress import egress_body, with_body
 from souverain.detect import Finding, Scanner
 from souverain.detect.messages import collect, map_strings
@@ -61,10 +61,12 @@ class ContentScan:
         self._by_text: dict[str, list[Finding]] = {}
         self.findings: list[Finding] = []
         for text in walked.strings:
-            self.findings.extend(self._scan(text))
+            self.findings.extend(self.scan(text))
         self.findings.extend([MEDIA_FINDING] * walked.media)
 
-    def _scan(self, text: str) -> list[Finding]:
+    def scan(self, text: str) -> list[Finding]:
+        """The findings of ``text``: from this request's scan when it holds the text, else
+        scanned now (and kept). Capture cleans the client's texts with it, not scanning again."""
         found = self._by_text.get(text)
         if found is None:
             found = self.scanner.scan(text) if text else []
@@ -80,7 +82,7 @@ class ContentScan:
             stream=stream,
             tools=req.uses_tools(),
             json_mode=req.uses_json_mode(),
-            context_tokens=self.chars // 4,
+            context_tokens=estimate_tokens(self.chars),
         )
 
     def pseudonymized(
@@ -88,5 +90,5 @@ class ContentScan:
     ) -> GenerationRequest:
         """The request rebuilt from its body with every finding of ``categories`` replaced by a
         placeholder, wherever it stands (the strings are not scanned again)."""
-        rewrite = TextRewriter(None, categories, pseudonymizer, scan=self._scan)
+        rewrite = TextRewriter(None, categories, pseudonymizer, scan=self.scan)
         return with_body(self.request, map_strings(self.body, rewrite))

@@ -128,6 +128,19 @@ class SamplingParams(Wire):
             return []
         return [self.stop] if isinstance(self.stop, str) else list(self.stop)
 
+    def generation_params(self) -> dict[str, Any]:
+        """The backend request's generation parameters this body sets, as keyword arguments of
+        ``GenerationRequest`` (see ``backends.base.GENERATION_PARAMS``); the sampling fields
+        it names nothing for go in ``extra`` (:data:`FORWARDED_EXTRA`)."""
+        return {
+            "max_tokens": self.max_tokens,
+            "temperature": self.temperature,
+            "top_p": self.top_p,
+            "stop": self.stop_list(),
+            "seed": self.seed,
+            "extra": {k: getattr(self, k) for k in FORWARDED_EXTRA if getattr(self, k) is not None},
+        }
+
 
 class ChatCompletionRequest(SamplingParams):
     messages: list[ChatMessage] = Field(min_length=1)
@@ -138,6 +151,16 @@ class ChatCompletionRequest(SamplingParams):
     parallel_tool_calls: bool | None = None
     logprobs: bool | None = None
     top_logprobs: int | None = None
+
+    def generation_params(self) -> dict[str, Any]:
+        rf = self.response_format
+        return {
+            **super().generation_params(),
+            "max_tokens": self.max_completion_tokens or self.max_tokens,
+            "response_format": as_dicts(rf) if rf and rf.type != "text" else None,
+            "tools": as_dicts(self.tools) or None,
+            "tool_choice": as_dicts(self.tool_choice) if self.tools else None,
+        }
 
 
 class CompletionRequest(SamplingParams):

@@ -15,10 +15,8 @@ from souverain.api.errors import APIError, error_body
 from souverain.api.openai import early
 from souverain.api.openai.early import new_request_id
 from souverain.api.openai.protocol import (
-    FORWARDED_EXTRA,
     ChatCompletionRequest,
     CompletionRequest,
-    as_dicts,
 )
 from souverain.backends.base import BackendError, GenerationRequest
 from souverain.config.models import UseCaseConfig
@@ -75,17 +73,7 @@ def chat_request(req: ChatCompletionRequest, request_id: str) -> GenerationReque
     return GenerationRequest(
         kind="chat",
         messages=messages,
-        max_tokens=req.max_completion_tokens or req.max_tokens,
-        temperature=req.temperature,
-        top_p=req.top_p,
-        stop=req.stop_list(),
-        seed=req.seed,
-        response_format=as_dicts(req.response_format)
-        if req.response_format and req.response_format.type != "text"
-        else None,
-        tools=as_dicts(req.tools) or None,
-        tool_choice=as_dicts(req.tool_choice) if req.tools else None,
-        extra={k: getattr(req, k) for k in FORWARDED_EXTRA if getattr(req, k) is not None},
+        **req.generation_params(),
         request_id=request_id,
     )
 
@@ -108,12 +96,7 @@ def completion_request(req: CompletionRequest, request_id: str) -> GenerationReq
     return GenerationRequest(
         kind="completion",
         prompt=prompt,
-        max_tokens=req.max_tokens,
-        temperature=req.temperature,
-        top_p=req.top_p,
-        stop=req.stop_list(),
-        seed=req.seed,
-        extra={k: getattr(req, k) for k in FORWARDED_EXTRA if getattr(req, k) is not None},
+        **req.generation_params(),
         request_id=request_id,
     )
 
