@@ -9,6 +9,7 @@ answer and a non-streamed one are the same text by construction.
 from __future__ import annotations
 
 import abc
+import functools
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Mapping
@@ -327,8 +328,9 @@ class Backend(abc.ABC):
         self.name: str = config.name
 
     # -- data, read by policy and routing -------------------------------------------------------
-    @property
+    @functools.cached_property
     def metadata(self) -> BackendMetadata:
+        """Built once: the config is immutable (placement reads it on every request)."""
         return BackendMetadata.from_config(self.config)
 
     @property
