@@ -79,6 +79,7 @@ GENERATION_PARAMS: tuple[str, ...] = (
     "response_format",
     "tools",
     "tool_choice",
+    "parallel_tool_calls",
 )
 
 
@@ -107,6 +108,8 @@ class GenerationRequest:
     response_format: dict[str, Any] | None = None
     tools: list[dict[str, Any]] | None = None
     tool_choice: Any = None
+    #: False: at most one tool call in the answer (None: the backend's default, several allowed)
+    parallel_tool_calls: bool | None = None
     #: embeddings: the inputs, strings or token arrays (one vector each)
     input: list[str] | list[list[int]] | None = None
     #: embeddings: the vector length the client asked for
@@ -249,6 +252,8 @@ class BackendError(Exception):
 
     code: ClassVar[str] = "backend_error"
     status: ClassVar[int] = 502
+    #: the request parameter at fault, for a rejected request
+    param: ClassVar[str | None] = None
 
     def __init__(self, backend: str, message: str, *, retry_after: float | None = None):
         super().__init__(message)
@@ -292,6 +297,7 @@ class BackendRejected(BackendError):
 class ContextLengthExceeded(BackendRejected):
     code = "context_length_exceeded"
     status = 400
+    param = "messages"
 
 
 class InvalidTokenIds(BackendRejected):

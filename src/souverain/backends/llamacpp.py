@@ -42,6 +42,14 @@ from souverain.backends.base import (
     check_input_length,
     check_token_ids,
 )
+from souverain.backends.llamacpp_tools import (
+    CallCollector,
+    ToolPlan,
+    first_piece_calls,
+    needs_rendering,
+    render_messages,
+)
+from souverain.backends.llamacpp_tools import plan as tool_plan
 from souverain.backends.prompting import TemplatePrompter, plain_prompt
 from souverain.config.models import BackendConfigBase
 
@@ -264,7 +272,7 @@ class LlamaCppBackend(Backend):
                 context_length=self.config.n_ctx,
             )
         return Capabilities(
-            streaming=True, tools=False, json_mode=True, context_length=self.config.n_ctx
+            streaming=True, tools=True, json_mode=True, context_length=self.config.n_ctx
         )
 
     # -- lifecycle ----------------------------------------------------------------------------------
@@ -358,6 +366,7 @@ class LlamaCppBackend(Backend):
 
     # -- generation ---------------------------------------------------------------------------------
     async def stream(self, request: GenerationRequest) -> AsyncIterator[StreamEvent]:
+        tools = tool_plan(self.name, request)  # a schema it cannot enforce: 400 before queueing
         self._enter_queue()
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[Any] = asyncio.Queue()
@@ -366,7 +375,7 @@ class LlamaCppBackend(Backend):
         def emit(item: Any) -> None:
             loop.call_soon_threadsafe(queue.put_nowait, item)
 
-        future = loop.run_in_executor(self._executor, self._generate, request, emit, cancel)
+        future = loop.run_in_executor(self._executor, self._generate, request, tools, emit, cancel)
         try:
             while True:
                 item = await queue.get()
@@ -382,11 +391,15 @@ class LlamaCppBackend(Backend):
                 future.add_done_callback(lambda f: f.exception())
 
     def _generate(
-        self, req: GenerationRequest, emit: Callable[[Any], None], cancel: threading.Event
+        self,
+        req: GenerationRequest,
+        tools: ToolPlan | None,
+        emit: Callable[[Any], None],
+        cancel: threading.Event,
     ) -> None:
         try:
             if not cancel.is_set():
-                self._run(req, emit, cancel)
+                self._run(req, tools, emit, cancel)
         except BackendError as exc:
             emit(exc)
         except Exception as exc:  # a llama.cpp failure must not kill the thread silently
@@ -395,16 +408,21 @@ class LlamaCppBackend(Backend):
         finally:
             emit(_END)
 
-    def _prompt_tokens(self, req: GenerationRequest) -> tuple[list[int], list[str]]:
+    def _prompt_tokens(
+        self, req: GenerationRequest, tools: ToolPlan | None = None
+    ) -> tuple[list[int], list[str]]:
         """The prompt's tokens and the template's stop strings. Client text is tokenised as
         text (``special=False``): only the chat template's own text may hold control tokens."""
         llm = self._llm
         if req.kind != "chat":
             return [*self._bos(), *self._text_tokens(req.prompt or "")], []
+        messages = req.messages or []
+        if needs_rendering(req):
+            messages = render_messages(messages, tools)
         if isinstance(self._prompter, TemplatePrompter):
-            segments, stops = self._prompter.segments(req.messages or [])
+            segments, stops = self._prompter.segments(messages)
         else:
-            prompt, stops = self._prompter(req.messages or [])
+            prompt, stops = self._prompter(messages)
             segments = [(prompt, False)]
         tokens = self._bos()
         for text, special in segments:
@@ -451,14 +469,66 @@ class LlamaCppBackend(Backend):
                 raise BackendRejected(self.name, f"unsupported JSON schema: {exc}") from None
         return None
 
-    def _run(
-        self, req: GenerationRequest, emit: Callable[[Any], None], cancel: threading.Event
-    ) -> None:
+    def _pieces(
+        self,
+        tokens: list[int],
+        req: GenerationRequest,
+        grammar: Any,
+        cancel: threading.Event,
+        progress: _Progress,
+        max_tokens: int,
+    ) -> Iterator[str]:
+        """The text of each generated token (control tokens left out); ``progress`` counts them
+        and says why it ended (``length`` unless the model stopped or the client left)."""
         import llama_cpp
 
         llm = self._llm
+        generator = llm.generate(
+            tokens,
+            temp=1.0 if req.temperature is None else req.temperature,
+            top_p=1.0 if req.top_p is None else req.top_p,
+            top_k=40,
+            min_p=0.05,
+            repeat_penalty=1.0,
+            frequency_penalty=float(req.extra.get("frequency_penalty") or 0.0),
+            presence_penalty=float(req.extra.get("presence_penalty") or 0.0),
+            grammar=grammar,
+            reset=True,
+        )
+        vocab = llm._model.vocab
+        decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        try:
+            for token in generator:
+                if cancel.is_set():
+                    progress.finish = "cancelled"
+                    break
+                if llama_cpp.llama_vocab_is_eog(vocab, token):
+                    progress.finish = "stop"
+                    break
+                progress.n_out += 1
+                if token not in self._never_text_ids:  # <start_of_image> and the like
+                    piece = decoder.decode(llm.detokenize([token]))
+                    if piece:
+                        yield piece
+                if progress.n_out >= max_tokens:
+                    break
+        finally:
+            with contextlib.suppress(Exception):
+                generator.close()
+        tail = decoder.decode(b"", final=True)
+        if tail:
+            yield tail
+
+    def _run(
+        self,
+        req: GenerationRequest,
+        tools: ToolPlan | None,
+        emit: Callable[[Any], None],
+        cancel: threading.Event,
+    ) -> None:
+        llm = self._llm
         t0, cpu0 = time.perf_counter(), time.process_time()
-        tokens, template_stops = self._prompt_tokens(req)
+        tokens, template_stops = self._prompt_tokens(req, tools)
         stops = [s for s in (req.stop or []) + template_stops if s]
         n_ctx = self.config.n_ctx
         if len(tokens) >= n_ctx:
@@ -467,61 +537,85 @@ class LlamaCppBackend(Backend):
             )
         max_tokens = min(req.max_tokens or self.config.default_max_tokens, n_ctx - len(tokens))
         llm.set_seed(req.seed if req.seed is not None else random.randrange(2**31))
-        temperature = 1.0 if req.temperature is None else req.temperature
-        generator = llm.generate(
-            tokens,
-            temp=temperature,
-            top_p=1.0 if req.top_p is None else req.top_p,
-            top_k=40,
-            min_p=0.05,
-            repeat_penalty=1.0,
-            frequency_penalty=float(req.extra.get("frequency_penalty") or 0.0),
-            presence_penalty=float(req.extra.get("presence_penalty") or 0.0),
-            grammar=self._grammar(req),
-            reset=True,
-        )
-        vocab = llm._model.vocab
-        decoder = codecs.getincrementaldecoder("utf-8")("replace")
-        pending, n_out, finish = "", 0, "length"
+        progress = _Progress()
+        calls = tools is not None and tools.required
+        if not calls:
+            calls = self._text(req, tokens, stops, emit, cancel, progress, max_tokens, tools)
+        if calls and tools is not None:  # "auto" chose a call: generated anew, under the grammar
+            progress = _Progress()
+            self._calls(req, tokens, tools, emit, cancel, progress, max_tokens)
+        self._resources.record(req.request_id, t0, cpu0, getattr(llm, "n_threads", 1))
+        emit(StreamEvent(finish_reason=progress.finish, usage=Usage(len(tokens), progress.n_out)))
+
+    def _calls(
+        self,
+        req: GenerationRequest,
+        tokens: list[int],
+        tools: ToolPlan,
+        emit: Callable[[Any], None],
+        cancel: threading.Event,
+        progress: _Progress,
+        max_tokens: int,
+    ) -> None:
+        from llama_cpp.llama_grammar import LlamaGrammar
+
+        grammar = LlamaGrammar.from_string(tools.grammar, verbose=False)
+        collector = CallCollector(self.name, tools)
+        for piece in self._pieces(tokens, req, grammar, cancel, progress, max_tokens):
+            for deltas in collector.feed(piece):
+                emit(StreamEvent(tool_calls=deltas))
+            if collector.done:
+                progress.finish = "stop"
+                break
+        if collector.done and collector.count:
+            progress.finish = "tool_calls"
+
+    def _text(
+        self,
+        req: GenerationRequest,
+        tokens: list[int],
+        stops: list[str],
+        emit: Callable[[Any], None],
+        cancel: threading.Event,
+        progress: _Progress,
+        max_tokens: int,
+        tools: ToolPlan | None,
+    ) -> bool:
+        """A text answer. With ``tools`` (``auto``), True as soon as the first text starts a
+        call (nothing was sent)."""
+        pending = ""
         # a chat answer does not start with the space after "Assistant:"
         leading = req.kind == "chat"
         json_end = _JsonEnd() if req.uses_json_mode() else None
-        try:
-            for token in generator:
-                if cancel.is_set():
-                    finish = "cancelled"
-                    break
-                if llama_cpp.llama_vocab_is_eog(vocab, token):
-                    finish = "stop"
-                    break
-                n_out += 1
-                if token in self._never_text_ids:
-                    continue  # <start_of_image> and the like are never text
-                piece = decoder.decode(llm.detokenize([token]))
-                if leading:
-                    piece = piece.lstrip()
-                    leading = not piece
-                pending += piece
-                if json_end is not None and json_end.feed(piece):
-                    finish = "stop"
-                    cut = json_end.length - (json_end.seen - len(pending))
-                    pending = pending[:cut]
-                    break
-                cut = min((i for i in (pending.find(s) for s in stops) if i >= 0), default=-1)
-                if cut >= 0:
-                    pending, finish = pending[:cut], "stop"
-                    break
-                hold = _held_suffix(pending, stops) if stops else 0
-                if len(pending) > hold:
-                    emit(StreamEvent(text=pending[: len(pending) - hold]))
-                    pending = pending[len(pending) - hold :]
-                if n_out >= max_tokens:
-                    break
-        finally:
-            with contextlib.suppress(Exception):
-                generator.close()
-        pending += decoder.decode(b"", final=True)
+        grammar = self._grammar(req)
+        for piece in self._pieces(tokens, req, grammar, cancel, progress, max_tokens):
+            if leading:
+                piece = piece.lstrip()
+                leading = not piece
+                if piece and tools is not None and first_piece_calls(piece):
+                    return True
+            pending += piece
+            if json_end is not None and json_end.feed(piece):
+                progress.finish = "stop"
+                cut = json_end.length - (json_end.seen - len(pending))
+                pending = pending[:cut]
+                break
+            cut = min((i for i in (pending.find(s) for s in stops) if i >= 0), default=-1)
+            if cut >= 0:
+                pending, progress.finish = pending[:cut], "stop"
+                break
+            hold = _held_suffix(pending, stops) if stops else 0
+            if len(pending) > hold:
+                emit(StreamEvent(text=pending[: len(pending) - hold]))
+                pending = pending[len(pending) - hold :]
         if pending:
             emit(StreamEvent(text=pending))
-        self._resources.record(req.request_id, t0, cpu0, getattr(llm, "n_threads", 1))
-        emit(StreamEvent(finish_reason=finish, usage=Usage(len(tokens), n_out)))
+        return False
+
+
+class _Progress:
+    __slots__ = ("finish", "n_out")
+
+    def __init__(self) -> None:
+        self.n_out = 0
+        self.finish = "length"

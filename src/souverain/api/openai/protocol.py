@@ -160,6 +160,7 @@ class ChatCompletionRequest(SamplingParams):
             "response_format": as_dicts(rf) if rf and rf.type != "text" else None,
             "tools": as_dicts(self.tools) or None,
             "tool_choice": as_dicts(self.tool_choice) if self.tools else None,
+            "parallel_tool_calls": self.parallel_tool_calls if self.tools else None,
         }
 
 

@@ -130,8 +130,7 @@ def backend_error(exc: BackendError, use_case: str, request_id: str) -> APIError
     headers = response_headers("failed", use_case, request_id, exc.backend)
     if exc.retry_after is not None:
         headers["Retry-After"] = str(max(1, round(exc.retry_after)))
-    param = "messages" if exc.code == "context_length_exceeded" else None
-    return APIError(exc.status, str(exc), code=exc.code, param=param, headers=headers)
+    return APIError(exc.status, str(exc), code=exc.code, param=exc.param, headers=headers)
 
 
 async def admit(runtime: Runtime, principal: Principal, use_case: str) -> Admission:
@@ -328,7 +327,7 @@ async def sse_stream(
             if kind == "chat":
                 delta = {"role": "assistant"} if first else {}
                 if ev.text or first:
-                    delta["content"] = ev.text
+                    delta["content"] = ev.text if ev.text or not ev.tool_calls else None
                 if ev.tool_calls:
                     delta["tool_calls"] = ev.tool_calls
                 yield chunk({"index": 0, "delta": delta, "logprobs": None, "finish_reason": None})
