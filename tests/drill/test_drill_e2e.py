@@ -90,7 +90,9 @@ def config(llama: str, fake: Upstream) -> dict[str, Any]:
                 "policy": {"personal_data": "pseudonymize"},
                 "capture": {"enabled": True, "allow_sensitive": True, "retention_days": 30},
             },
-            {"name": "agent", "backends": ["llama-server", "fake", "local"], "policy": allow},
+            # not "local": the embedded model offers tools too (issue #13 item 1), and this use
+            # case stands for one that only the tool-capable llama-server can serve
+            {"name": "agent", "backends": ["llama-server", "fake"], "policy": allow},
         ],
     }
 
