@@ -111,7 +111,9 @@ CONFIG: dict[str, Any] = {
         {"name": "kyc", "backends": ["local"], "policy": {"require_self_hosted": True}},
         {
             "name": "research",
-            "backends": ["mistral", "us", "local"],
+            # not "local": the embedded model offers tools (issue #13 item 1), and this use case
+            # stands for one whose exit backends all lack them
+            "backends": ["mistral", "us"],
             "policy": {"allowed_jurisdictions": ["EU", "US"], "personal_data": "pseudonymize"},
         },
         {
@@ -142,7 +144,7 @@ def test_plan_verdicts_without_replay(runtime: Runtime) -> None:
     )
     assert eu and eu.verdict == "no-exit" and "no compliant backend remains" in eu.reasons[0]
     assert "not in allowed_jurisdictions" in eu.reasons[0]
-    # research moves to us; with tools used, us lacks them -> the next is local (no tools either)
+    # research moves to us; with tools used, us lacks them -> no backend remains that has them
     research = cfg.use_case("research")
     plan = plan_use_case(research, runtime.backends, removal, ObservedNeeds(1))
     assert plan.current_backend.name == "mistral" and plan.exit_backend.name == "us"
