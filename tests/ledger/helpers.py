@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import itertools
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from souverain.ledger import LedgerRecord
+from sqlalchemy import insert
+
+from souverain.ledger import Ledger, LedgerRecord
+from souverain.ledger.record import utcnow
+from souverain.ledger.schema import ledger as ledger_table
 
 _counter = itertools.count()
 T0 = datetime(2026, 3, 2, 9, 0, 0, 123456, tzinfo=UTC)
@@ -59,3 +64,12 @@ def write_many(url: str, prefix: str, n: int, start: Any = None, wave: int = 200
         if start is not None:
             start.wait(30)
         asyncio.run(run(ledger))
+
+
+def insert_pending(ledger: Ledger, request_id: str, writer: str, age_s: float) -> None:
+    """A pending row as another writer would have left it, ``age_s`` seconds old."""
+    row = record(request_id=request_id, status="pending").content()
+    created = utcnow() - timedelta(seconds=age_s)
+    row.update(writer_id=writer, created_at=created, data_types=json.dumps(row["data_types"]))
+    with ledger.engine.begin() as conn:
+        conn.execute(insert(ledger_table).values(**row))

@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
-from datetime import timedelta
-
-from sqlalchemy import insert
 
 from souverain.ledger import Ledger
 from souverain.ledger.owners import hostname
-from souverain.ledger.record import utcnow
-from souverain.ledger.schema import ledger as ledger_table
-from tests.ledger.helpers import record
+from tests.ledger.helpers import insert_pending, record
 
 KILLED_MID_REQUEST = """
 import os, sys
@@ -36,14 +30,6 @@ def test_killed_process_row_marked_interrupted(ledger_url: str) -> None:
         assert ledger.verify().ok
 
 
-def _pending(ledger: Ledger, request_id: str, writer: str, age_s: float) -> None:
-    created = utcnow() - timedelta(seconds=age_s)
-    row = record(request_id=request_id, status="pending").content()
-    row.update(writer_id=writer, created_at=created, data_types=json.dumps(row["data_types"]))
-    with ledger.engine.begin() as conn:
-        conn.execute(insert(ledger_table).values(**row))
-
-
 def _status(ledger: Ledger) -> dict[str, str]:
     return {r["request_id"]: r["status"] for r in ledger.rows()}
 
@@ -58,10 +44,10 @@ def test_liveness_rule(ledger_url: str) -> None:
     dead_pid = int(dead.stdout)
     with Ledger.open(ledger_url) as ledger:
         ledger.begin_sync(record(request_id="mine", self_hosted=False))
-        _pending(ledger, "dead-here", f"{hostname()}:{dead_pid}:x.1", 1)
-        _pending(ledger, "reused-pid", f"{hostname()}:1:not-the-same-process", 1)
-        _pending(ledger, "other-host-fresh", "elsewhere:123:abc", 60)
-        _pending(ledger, "other-host-stale", "elsewhere:123:abc", 7200)
+        insert_pending(ledger, "dead-here", f"{hostname()}:{dead_pid}:x.1", 1)
+        insert_pending(ledger, "reused-pid", f"{hostname()}:1:not-the-same-process", 1)
+        insert_pending(ledger, "other-host-fresh", "elsewhere:123:abc", 60)
+        insert_pending(ledger, "other-host-stale", "elsewhere:123:abc", 7200)
         with Ledger.open(ledger_url) as again:
             assert _status(again) == {
                 "mine": "pending",  # this process is alive

@@ -4,7 +4,6 @@ for writers on other hosts, whose processes it cannot see."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import time
@@ -16,18 +15,8 @@ from sqlalchemy import insert, select
 from souverain.config.loader import ConfigError, parse_config
 from souverain.ledger import Ledger
 from souverain.ledger.lease import MAX_LEASE_S, db_now, read_leases
-from souverain.ledger.record import utcnow
-from souverain.ledger.schema import ledger as ledger_table
 from souverain.ledger.schema import ledger_writers as W
-from tests.ledger.helpers import record
-
-
-def _pending(ledger: Ledger, request_id: str, writer: str, age_s: float) -> None:
-    row = record(request_id=request_id, status="pending").content()
-    created = utcnow() - timedelta(seconds=age_s)
-    row.update(writer_id=writer, created_at=created, data_types=json.dumps(row["data_types"]))
-    with ledger.engine.begin() as conn:
-        conn.execute(insert(ledger_table).values(**row))
+from tests.ledger.helpers import insert_pending, record
 
 
 def _lease(ledger: Ledger, writer: str, beat_age_s: float, lease_s: float) -> None:
@@ -57,8 +46,8 @@ def test_a_live_writer_sweeps_rows_of_lapsed_leases_on_other_hosts(ledger_url: s
         # before leases, both rows would have stayed pending for an hour
         _lease(ledger, "elsewhere:1:dead", beat_age_s=10, lease_s=5)
         _lease(ledger, "elsewhere:2:live", beat_age_s=0, lease_s=30)
-        _pending(ledger, "of-dead", "elsewhere:1:dead", age_s=60)
-        _pending(ledger, "of-live", "elsewhere:2:live", age_s=60)
+        insert_pending(ledger, "of-dead", "elsewhere:1:dead", age_s=60)
+        insert_pending(ledger, "of-live", "elsewhere:2:live", age_s=60)
         ledger.begin_sync(record(request_id="mine", self_hosted=False))
         assert _wait_for(lambda: _statuses(ledger)["of-dead"] == "interrupted")
         time.sleep(0.5)  # a few more sweeps: the live ones stay

@@ -42,6 +42,7 @@ from souverain.backends.base import (
     check_input_length,
     check_token_ids,
 )
+from souverain.backends.llamacpp_grammar import JsonBrackets
 from souverain.backends.llamacpp_tools import (
     CallCollector,
     ToolPlan,
@@ -215,27 +216,20 @@ class _JsonEnd:
     padding a valid value with whitespace until max_tokens)."""
 
     def __init__(self) -> None:
+        self.brackets = JsonBrackets()
         self.depth = 0
-        self.in_string = self.escape = self.started = False
+        self.started = False
         self.seen = 0  # characters fed
         self.length = 0  # characters up to the end of the value, once complete
 
     def feed(self, text: str) -> bool:
         for ch in text:
             self.seen += 1
-            if self.in_string:
-                if self.escape:
-                    self.escape = False
-                elif ch == "\\":
-                    self.escape = True
-                elif ch == '"':
-                    self.in_string = False
-            elif ch == '"':
-                self.in_string = True
-            elif ch in "{[":
+            bracket = self.brackets.step(ch)
+            if bracket in ("{", "["):
                 self.depth += 1
                 self.started = True
-            elif ch in "}]":
+            elif bracket in ("}", "]"):
                 self.depth -= 1
                 if self.started and self.depth <= 0:
                     self.length = self.seen

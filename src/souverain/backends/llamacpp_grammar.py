@@ -387,6 +387,30 @@ def _same(a: Any, b: Any) -> bool:
     )
 
 
+class JsonBrackets:
+    """Reads JSON text one character at a time and tells the brackets that structure it apart
+    from those inside strings (escapes included): JSON mode's end of value and the tool calls'
+    boundaries both follow it."""
+
+    def __init__(self) -> None:
+        self.in_string = self.escape = False
+
+    def step(self, ch: str) -> str:
+        """``ch`` when it is one of ``{}[]`` outside a string, else ``""``."""
+        if self.in_string:
+            if self.escape:
+                self.escape = False
+            elif ch == "\\":
+                self.escape = True
+            elif ch == '"':
+                self.in_string = False
+            return ""
+        if ch == '"':
+            self.in_string = True
+            return ""
+        return ch if ch in "{}[]" else ""
+
+
 def validate(value: Any, schema: Any, root: dict[str, Any] | None = None, path: str = "") -> str:
     """Why ``value`` does not validate against ``schema`` (the subset above), or ``""``."""
     root = schema if root is None else root

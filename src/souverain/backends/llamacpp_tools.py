@@ -28,6 +28,7 @@ from typing import Any
 from souverain.backends.base import BackendError, BackendRejected, GenerationRequest
 from souverain.backends.llamacpp_grammar import (
     GrammarBuilder,
+    JsonBrackets,
     UnsupportedSchema,
     dumps,
     literal,
@@ -204,7 +205,7 @@ class CallCollector:
         self._bounds: list[int] = []  # where each piece starts in self.text
         self._start = -1  # start of the call being written
         self._depth = 0
-        self._in_string = self._escape = False
+        self._brackets = JsonBrackets()
         self.count = 0
         self.done = False
 
@@ -215,25 +216,17 @@ class CallCollector:
         self._bounds.append(base)
         self.text += piece
         for i, ch in enumerate(piece, base):
-            if self._in_string:
-                if self._escape:
-                    self._escape = False
-                elif ch == "\\":
-                    self._escape = True
-                elif ch == '"':
-                    self._in_string = False
-            elif ch == '"':
-                self._in_string = True
-            elif ch == "{":
+            bracket = self._brackets.step(ch)
+            if bracket == "{":
                 if self._depth == 0:
                     self._start = i
                 self._depth += 1
-            elif ch == "}":
+            elif bracket == "}":
                 self._depth -= 1
                 if self._depth == 0:
                     out += self._call(self._start, i + 1)
                     self.done = not self.plan.parallel
-            elif ch == "]" and self._depth == 0 and self.plan.parallel:
+            elif bracket == "]" and self._depth == 0 and self.plan.parallel:
                 self.done = True
         return out
 
