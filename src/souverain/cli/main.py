@@ -314,7 +314,7 @@ def check_config(
         + " (runtime keys: keys create --rpm/--tpm)",
         highlight=False,
     )
-    for warning in _start_warnings(cfg):
+    for warning in preflight.warnings(cfg):
         err.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
     for problem in problems:
         error(str(problem))
@@ -335,29 +335,6 @@ def _config_source(path: Path | None) -> str:
 def _rates(limits: Any) -> str:
     parts = [f"{limits.rpm} rpm" if limits.rpm else "", f"{limits.tpm} tpm" if limits.tpm else ""]
     return ", ".join(p for p in parts if p) or "no limit"
-
-
-def _start_warnings(cfg: Any) -> list[str]:
-    """What is valid but will not work on this machine as it is now (checked, never fatal)."""
-    import os
-
-    warnings = []
-    for b in cfg.backends:
-        env = getattr(b, "api_key_env", None)
-        if env and not os.environ.get(env):
-            warnings.append(
-                f"backend {b.name}: environment variable {env} is not set (it will count as unhealthy)"
-            )
-    # a missing model file and unusable client keys are problems (preflight.py), not warnings
-    checkpoints = cfg.ledger.checkpoints
-    if cfg.ledger.enabled and checkpoints is not None:
-        from souverain.ledger.checkpoint import CheckpointError, load_key
-
-        try:
-            load_key(checkpoints.key_file)
-        except CheckpointError as exc:
-            warnings.append(f"ledger.checkpoints: {exc} (serve refuses to start without it)")
-    return warnings
 
 
 @keys_app.command("new")

@@ -142,7 +142,8 @@ def problems(cfg: Any) -> list[Finding]:
 
 def warnings(cfg: Any) -> list[str]:
     """Valid and usable, but something will not work until it is fixed (never fatal): a remote
-    backend whose key variable is unset counts as unhealthy and is skipped."""
+    backend whose key variable is unset counts as unhealthy and is skipped; a checkpoint signing
+    key that cannot be read keeps ``serve`` from starting."""
     out = []
     for b in cfg.backends:
         env = getattr(b, "api_key_env", None)
@@ -151,6 +152,15 @@ def warnings(cfg: Any) -> list[str]:
                 f"backend {b.name}: environment variable {env} is not set (it will count as "
                 "unhealthy and be skipped)"
             )
+    # a missing model file and unusable client keys are problems (above), not warnings
+    checkpoints = cfg.ledger.checkpoints
+    if cfg.ledger.enabled and checkpoints is not None:
+        from souverain.ledger.checkpoint import CheckpointError, load_key
+
+        try:
+            load_key(checkpoints.key_file)
+        except CheckpointError as exc:
+            out.append(f"ledger.checkpoints: {exc} (serve refuses to start without it)")
     return out
 
 
