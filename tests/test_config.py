@@ -201,3 +201,17 @@ def test_drill_removal_that_matches_nothing_is_a_usage_error() -> None:
         )
         assert result.exit_code == 2, result.output
         assert "matches no backend" in result.output
+
+
+def test_ledger_disabled_only_with_self_hosted_backends() -> None:
+    data = base()
+    data["ledger"] = {"enabled": False}
+    found = problems(data)
+    hits = [m for p, m in found if p == "ledger.enabled"]
+    assert hits and "mistral-api" in hits[0] and "on-prem-small" not in hits[0]
+    data["backends"] = [b for b in data["backends"] if b.get("self_hosted")]
+    kept = {b["name"] for b in data["backends"]}
+    for uc in data["use_cases"]:
+        uc["backends"] = [n for n in uc["backends"] if n in kept]
+    data["use_cases"] = [uc for uc in data["use_cases"] if uc["backends"]]
+    parse_config(data, "test.yaml")  # self-hosted only: no record is allowed by name

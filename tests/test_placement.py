@@ -158,3 +158,31 @@ def test_capability_gap_excludes() -> None:
     p = place(uc, {"a": a, "b": b}, [], Needs(tools=True))
     assert [c.backend.name for c in p.candidates] == ["b"]
     assert p.excluded[0].kind == "capability"
+
+
+def test_static_exclusions_are_judged_once_per_policy_and_backend(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The config is immutable: the jurisdiction/location/self-hosted rules of a (policy, backend)
+    pair are computed once, not on every request; another policy object is judged afresh."""
+    import souverain.policy.placement as placement_mod
+
+    calls: list[str] = []
+    real = placement_mod.static_exclusion
+
+    def counted(policy: Policy, meta):  # type: ignore[no-untyped-def]
+        calls.append(meta.name)
+        return real(policy, meta)
+
+    monkeypatch.setattr(placement_mod, "static_exclusion", counted)
+    backends = {n: backend(n, True) for n in ("local-fr", "us-in-ie")}
+    uc = UseCaseConfig(
+        name="kyc", backends=list(backends), policy=Policy(allowed_jurisdictions=["EU"])
+    )
+    first = [place(uc, backends) for _ in range(5)]
+    assert sorted(calls) == ["local-fr", "us-in-ie"]
+    assert all([c.backend.name for c in p.candidates] == ["local-fr"] for p in first)
+    assert all("US law" in p.excluded[0].reason for p in first)
+    other = UseCaseConfig(name="kyc", backends=list(backends), policy=Policy())
+    assert [c.backend.name for c in place(other, backends).candidates] == ["local-fr", "us-in-ie"]
+    assert len(calls) == 4

@@ -129,6 +129,18 @@ def semantic_problems(cfg: Config) -> list[tuple[str, str]]:
                         "use block to say so explicitly",
                     )
                 )
+    if not cfg.ledger.enabled:
+        remote = [
+            f"backends[{i}] {b.name!r}" for i, b in enumerate(cfg.backends) if not b.self_hosted
+        ]
+        if remote:
+            problems.append(
+                (
+                    "ledger.enabled",
+                    "serving without a record is allowed only when every backend is self_hosted; "
+                    f"not self_hosted: {', '.join(remote)}",
+                )
+            )
     for i, key in enumerate(cfg.api_keys):
         base = f"api_keys[{i}]"
         if (key.sha256 is None) == (key.env is None):

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from souverain.backends.base import BackendMetadata, Capabilities
-from souverain.config.models import CATEGORY_FIELDS, UseCaseConfig
+from souverain.config.models import CATEGORY_FIELDS, Policy, UseCaseConfig
 from souverain.policy.rules import static_exclusion
 
 ExclusionKind = Literal["policy", "capability", "data", "health", "removed", "failed"]
@@ -165,6 +165,25 @@ def _types_text(counts: Mapping[str, int]) -> str:
     return ", ".join(f"{t}×{n}" for t, n in sorted(counts.items()))
 
 
+#: static exclusions per (policy, backend metadata): both come from the config, which is immutable
+#: once loaded, so each pair is judged once. Keyed by the policy's identity; the entry holds the
+#: policy itself so that its id cannot be reused while the entry lives.
+_STATIC: dict[tuple[int, BackendMetadata], tuple[Policy, tuple[str, str] | None]] = {}
+_STATIC_MAX = 4096
+
+
+def _static_exclusion(policy: Policy, meta: BackendMetadata) -> tuple[str, str] | None:
+    key = (id(policy), meta)
+    hit = _STATIC.get(key)
+    if hit is not None and hit[0] is policy:
+        return hit[1]
+    rule = static_exclusion(policy, meta)
+    if len(_STATIC) >= _STATIC_MAX:
+        _STATIC.clear()
+    _STATIC[key] = (policy, rule)
+    return rule
+
+
 def place(
     use_case: UseCaseConfig,
     backends: Mapping[str, BackendLike],
@@ -210,7 +229,7 @@ def place(
         if removed is not None and (why := removed(meta)):
             placement.excluded.append(Exclusion(name, "removed", why))
             continue
-        rule = static_exclusion(policy, meta)
+        rule = _static_exclusion(policy, meta)
         if rule is not None:
             placement.excluded.append(Exclusion(name, "policy", rule[1]))
             continue
