@@ -158,7 +158,7 @@ def test_bench_respects_policy_and_data_actions(tmp_path: Path) -> None:
     assert set(results["backends"]) == {"embedded"}
 
 
-def records(backend_name: str, quality: float, cost: float, n: int = 4) -> list[dict]:
+def records(backend_name: str, quality: float, cost: float, n: int = 20) -> list[dict]:
     return [
         {
             "backend": backend_name,
@@ -199,6 +199,12 @@ async def test_objective_routing_follows_latest_results(tmp_path: Path) -> None:
                     "on_below_floor": "refuse",
                 },
                 {"name": "plain", "backends": ["A", "B"]},
+                {  # the same figures on 19 items: too few (bench.min_items 20) to act on
+                    "name": "thin",
+                    "backends": ["A", "B"],
+                    "objective": "cost",
+                    "quality_floor": 0.5,
+                },
             ],
         }
         write_config(tmp_path, data)
@@ -212,6 +218,14 @@ async def test_objective_routing_follows_latest_results(tmp_path: Path) -> None:
                 {},
                 None,
             )
+        write_results(
+            tmp_path / "bench" / "thin",
+            suite,
+            "thin",
+            records("A", 0.9, 0.01, n=19) + records("B", 0.8, 0.001, n=19),
+            {},
+            None,
+        )
         app = create_app(parse_config(data))
         runtime = app.state.runtime
         await runtime.start()
@@ -222,9 +236,11 @@ async def test_objective_routing_follows_latest_results(tmp_path: Path) -> None:
             cheap = await c.post("/v1/chat/completions", json={**body, "model": "cheap"})
             strict = await c.post("/v1/chat/completions", json={**body, "model": "strict"})
             plain = await c.post("/v1/chat/completions", json={**body, "model": "plain"})
+            thin = await c.post("/v1/chat/completions", json={**body, "model": "thin"})
         await runtime.close()
     assert cheap.headers["x-souverain-backend"] == "B"  # cheapest above the floor
     assert plain.headers["x-souverain-backend"] == "A"  # no objective: configured order
+    assert thin.headers["x-souverain-backend"] == "A"  # insufficient evidence: configured order
     assert strict.status_code == 503 and "quality floor" in strict.json()["error"]["message"]
 
 
@@ -278,3 +294,33 @@ def test_advise_explains_and_writes_order_keeping_comments(tmp_path: Path) -> No
     assert yaml.safe_load(written)["use_cases"][0]["backends"] == ["B", "A", "C"] or yaml.safe_load(
         written
     )["use_cases"][0]["backends"][:2] == ["B", "A"]
+
+
+def test_advise_says_where_it_looked_and_reads_results_elsewhere(tmp_path: Path) -> None:
+    data = {
+        "backends": [
+            backend("A", type="openai", base_url="http://127.0.0.1:9/v1", model="m"),
+            backend("B", type="openai", base_url="http://127.0.0.1:9/v1", model="m"),
+        ],
+        "use_cases": [{"name": "docs", "backends": ["A", "B"], "quality_floor": 0.5}],
+    }
+    cfg = write_config(tmp_path, data)
+    elsewhere = tmp_path / "elsewhere"
+    write_results(
+        elsewhere / "run1",
+        load_suite("doc-classify"),
+        "docs",
+        records("A", 0.9, 0.01) + records("B", 0.8, 0.001, n=7),
+        {},
+        None,
+    )
+    base = ["advise", "--objective", "cost", "--config", str(cfg)]
+    blind = runner.invoke(cli, base)
+    assert blind.exit_code == 0, blind.output
+    assert "0 results.json under" in blind.output and str(tmp_path / "bench") in blind.output
+    assert "no bench results" in blind.output
+    seen = runner.invoke(cli, [*base, "--results", str(elsewhere)])
+    assert seen.exit_code == 0, seen.output
+    assert f"1 results.json under {elsewhere}" in seen.output
+    assert "insufficient-evidence" in seen.output and "n=7" in seen.output
+    assert "recommended order: A, B" in seen.output  # B is cheaper, but on 7 items only

@@ -187,3 +187,31 @@ def test_write_backends_order_block_list_and_errors(tmp_path: Path) -> None:
         write_backends_order(source, "nope", ["a"], tmp_path / "x.yaml")
     with pytest.raises(ValueError, match="empty"):
         write_backends_order(source, "kyc", [], tmp_path / "x.yaml")
+
+
+def test_too_few_items_is_insufficient_evidence_and_never_orders() -> None:
+    thin = {**STATS, "gemma": BackendStats.from_dict(STATS["gemma"].to_dict() | {"items": 5})}
+    advice = advise("kyc", ["mistral", "vllm", "gemma"], {}, thin, "cost", 0.8)
+    assert advice.order == ["vllm", "mistral", "gemma"]
+    gemma = next(d for d in advice.decisions if d.backend == "gemma")
+    assert gemma.status == "insufficient-evidence" and gemma.items == 5
+    assert "5 items < 20" in gemma.reason and gemma.quality == 0.62  # shown, not used
+    assert not advice.acts and "insufficient evidence for gemma" in advice.note
+    # cheaper gemma would come first on cost with no floor, if its 5 items counted
+    assert advise("kyc", ["mistral", "gemma"], {}, thin, "cost", None).order == ["mistral", "gemma"]
+    assert advise("kyc", ["mistral", "gemma"], {}, thin, "cost", None, min_items=5).order == [
+        "gemma",
+        "mistral",
+    ]
+    assert advise("kyc", ["mistral", "vllm"], {}, STATS, "cost", 0.8).acts
+    assert not advise("kyc", ["a"], {}, {}, "cost", 0.8).acts  # no results: nothing to act on
+    assert advice.to_dict()["acts"] is False and json.dumps(advice.to_dict())
+
+
+def test_meets_floor_needs_a_floor() -> None:
+    advice = advise("kyc", ["mistral", "vllm"], {}, STATS, "cost", None)
+    assert {d.status for d in advice.decisions} == {"ranked"}
+    assert all("no floor set" in d.reason for d in advice.decisions)
+    zero = {"z": st("z", 0.0)}
+    assert advise("kyc", ["z"], {}, zero, "quality", None).decisions[0].status == "ranked"
+    assert advise("kyc", ["z"], {}, zero, "quality", 0.1).decisions[0].status == "below-floor"

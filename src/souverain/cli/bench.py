@@ -119,6 +119,12 @@ def bench_command(
     run = asyncio.run(main())
     path = write_results(out_dir, task_suite, use_case, run.records, run.excluded, config_hash(cfg))
     print_table(path)
+    if out is not None and results_dir(cfg).resolve() not in out_dir.resolve().parents:
+        err.print(
+            f"note: {out_dir} is outside bench.results_dir ({results_dir(cfg)}): objective "
+            f"routing will not see it; souverain advise --results {out_dir.parent}",
+            highlight=False,
+        )
     for name, reason in run.excluded.items():
         err.print(f"excluded: {name} ({reason})", highlight=False)
     Console().print(
@@ -143,6 +149,15 @@ def advise_command(
         typer.Option(
             "--write",
             help="Write a copy of the config with the recommended backends order (comments kept).",
+        ),
+    ] = None,
+    results: Annotated[
+        Path | None,
+        typer.Option(
+            "--results",
+            "-r",
+            help="Read bench results (every results.json below it) from this directory "
+            "(default: bench.results_dir, else <data dir>/bench), e.g. where bench --out wrote.",
         ),
     ] = None,
     config: ConfigOpt = None,
@@ -170,30 +185,34 @@ def advise_command(
         error(f"unknown use case(s) {', '.join(unknown)}; valid: {', '.join(cfg.use_case_names)}")
         raise typer.Exit(2)
     backends = {b.name: create_backend(b) for b in cfg.backends}  # placement reads their metadata
-    docs = load_all_results(results_dir(cfg))
+    root = results if results is not None else results_dir(cfg)
+    docs = load_all_results(root)
     out = Console()
+    err.print(
+        f"bench results: {len(docs)} results.json under {root}"
+        + ("" if docs else " (run souverain bench, or point --results where bench --out wrote)"),
+        highlight=False,
+    )
     written: list[tuple[str, list[str]]] = []
     for uc in cfg.use_cases:
         if use_case and uc.name not in use_case:
             continue
         obj = objective or uc.objective or "quality"
-        advice = advise_use_case(uc, backends, docs, obj)
+        advice = advise_use_case(uc, backends, docs, obj, cfg.bench.min_items)
         floor = f"{uc.quality_floor:.2f}" if uc.quality_floor is not None else "none"
         t = Table(title=f"{uc.name} — objective {obj}, quality floor {floor}", title_justify="left")
-        for col in (
-            "rank",
-            "backend",
-            "status",
-            "quality (95% CI)",
-            obj if obj != "quality" else "metric",
-            "reason",
-        ):
-            t.add_column(col)
+        # what identifies a row (backend, status) is never cut at 80 columns: the others wrap
+        t.add_column("rank", overflow="fold")
+        for col, attr in (("backend", "backend"), ("status", "status")):
+            width = max([len(col)] + [len(getattr(d, attr)) for d in advice.decisions])
+            t.add_column(col, no_wrap=True, min_width=width)
+        for col in ("quality (95% CI)", obj if obj != "quality" else "metric", "reason"):
+            t.add_column(col, overflow="fold")
         for d in advice.decisions:
             q = (
                 "-"
                 if d.quality is None
-                else f"{d.quality:.2f} ({_f(d.quality_ci[0])}–{_f(d.quality_ci[1])})"
+                else f"{d.quality:.2f} ({_f(d.quality_ci[0])}–{_f(d.quality_ci[1])}) n={d.items}"
             )
             t.add_row(str(d.rank or "-"), d.backend, d.status, q, _f(d.metric), d.reason)
         out.print(t)

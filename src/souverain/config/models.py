@@ -345,3 +345,5 @@ class ConsoleConfig(Strict):
 
 class BenchConfig(Strict):
     results_dir: str | None = None  # default: <data dir>/bench
+    #: fewer bench items than this and a backend's figures never order anything (advise, routing)
+    min_items: int = Field(20, ge=1)

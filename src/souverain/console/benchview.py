@@ -17,7 +17,7 @@ from markupsafe import Markup
 
 from souverain.config.models import UseCaseConfig
 from souverain.console.charts import Point, scatter
-from souverain.evaluation.advise import Advice, advise_use_case, latest_stats
+from souverain.evaluation.advise import MIN_ITEMS, Advice, advise_use_case, latest_stats
 from souverain.evaluation.stats import METRICS, BackendStats, pareto_fronts
 
 DEFAULT_METRIC = "cost"
@@ -46,12 +46,13 @@ def bench_views(
     backends: Mapping[str, Any],
     docs: list[tuple[Path, dict[str, Any]]],
     metric: str,
+    min_items: int = MIN_ITEMS,
 ) -> list[BenchView]:
     unit = METRICS[metric][1]
     views = []
     for uc in use_cases:
         stats = latest_stats("", uc.name, docs=docs)
-        advice = advise_use_case(uc, backends, docs, objective=metric)
+        advice = advise_use_case(uc, backends, docs, objective=metric, min_items=min_items)
         parsed = {n: BackendStats.from_dict(s) for n, s in stats.items()}
         front = pareto_fronts(parsed).get(metric, []) if parsed else []
         points = [

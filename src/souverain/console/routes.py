@@ -251,7 +251,9 @@ async def bench(request: Request, session: Session = Depends(require_session)) -
     metric = read_metric(request.query_params.get("metric"))
     root = results_dir(runtime.config)
     docs = await asyncio.to_thread(load_all_results, root)
-    views = bench_views(runtime.config.use_cases, runtime.backends, docs, metric)
+    views = bench_views(
+        runtime.config.use_cases, runtime.backends, docs, metric, runtime.config.bench.min_items
+    )
     context = {
         "title": "Bench & advisor",
         "views": views,

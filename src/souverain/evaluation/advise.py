@@ -4,13 +4,19 @@ Pure functions. The caller (``souverain advise``, objective routing) passes the 
 candidates in configured order, the excluded backends with the policy's reasons, the latest bench
 statistics, an objective and a quality floor. The rules (docs/bench.md):
 
-1. candidates whose quality meets the floor, best first by the objective (``cost``: EUR per 1,000
-   items, ``energy``: J per item, ``speed``: p50 latency, all lower is better; ``quality``: higher
-   is better); a candidate without a value for the metric comes after those with one; ties go to
-   the higher quality, then to the configured order;
+1. candidates with enough evidence (at least ``min_items`` bench items, default 20) whose quality
+   meets the floor (all of them when there is no floor: status ``ranked``, never ``meets-floor``),
+   best first by the objective (``cost``: EUR per 1,000 items, ``energy``: J per item, ``speed``:
+   p50 latency, all lower is better; ``quality``: higher is better); a candidate without a value
+   for the metric comes after those with one; ties go to the higher quality, then to the
+   configured order;
 2. then candidates below the floor, by quality, then configured order: kept, never dropped;
-3. then candidates without results, in configured order;
+3. then candidates with too few items (``insufficient-evidence``) or without results, in
+   configured order: their figures are shown, never used;
 4. excluded backends never appear in the order; they are listed with their reason.
+
+Objective routing acts only on advice whose every measured candidate has enough evidence
+(:attr:`Advice.acts`).
 """
 
 from __future__ import annotations
@@ -31,7 +37,12 @@ log = logging.getLogger("souverain.routing")
 
 Objective = Literal["cost", "energy", "speed", "quality"]
 OBJECTIVES: tuple[str, ...] = ("cost", "energy", "speed", "quality")
-Status = Literal["meets-floor", "below-floor", "no-results", "excluded"]
+Status = Literal[
+    "meets-floor", "ranked", "below-floor", "insufficient-evidence", "no-results", "excluded"
+]
+#: the default minimum sample: fewer bench items than this and a backend's figures are shown but
+#: never used to order (``bench.min_items``)
+MIN_ITEMS = 20
 
 
 @dataclass(frozen=True)
@@ -43,6 +54,7 @@ class Decision:
     quality_ci: tuple[float | None, float | None] = (None, None)
     metric: float | None = None  # the objective's metric (quality for "quality")
     reason: str = ""
+    items: int | None = None  # the sample size behind quality and metric
 
 
 @dataclass(frozen=True)
@@ -53,9 +65,19 @@ class Advice:
     order: list[str]
     decisions: list[Decision] = field(default_factory=list)  # the order, then the excluded
     note: str = ""
+    min_items: int = MIN_ITEMS
+
+    @property
+    def acts(self) -> bool:
+        """Whether objective routing may use this order: at least one candidate was measured, and
+        every measured candidate on enough items (else the configured order stands)."""
+        statuses = {d.status for d in self.decisions}
+        return "insufficient-evidence" not in statuses and bool(
+            statuses & {"meets-floor", "ranked", "below-floor"}
+        )
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return asdict(self) | {"acts": self.acts}
 
 
 def _as_stats(value: BackendStats | Mapping[str, Any]) -> BackendStats:
@@ -77,6 +99,7 @@ def advise(
     stats: Mapping[str, BackendStats | Mapping[str, Any]] | None = None,
     objective: str = "quality",
     quality_floor: float | None = None,
+    min_items: int = MIN_ITEMS,
 ) -> Advice:
     """The recommended order for one use case, with a decision and its reason per backend.
 
@@ -88,7 +111,9 @@ def advise(
     position = {name: i for i, name in enumerate(candidates)}
     known = {n: _as_stats(s) for n, s in (stats or {}).items() if n in position}
     known = {n: s for n, s in known.items() if s.quality_mean is not None}
-    floor = quality_floor if quality_floor is not None else None
+    thin = {n: s for n, s in known.items() if s.items < min_items}
+    known = {n: s for n, s in known.items() if n not in thin}
+    floor = quality_floor
 
     def metric(name: str) -> float | None:
         return known[name].metric(objective)
@@ -98,7 +123,7 @@ def advise(
 
     meets = [n for n in candidates if n in known and (floor is None or quality(n) >= floor)]
     below = [n for n in candidates if n in known and n not in meets]
-    missing = [n for n in candidates if n not in known]
+    missing = [n for n in candidates if n not in known]  # too few items, or no results
     if objective == "quality":
         meets.sort(key=lambda n: (-quality(n), position[n]))
     else:
@@ -112,8 +137,8 @@ def advise(
             s = known[name]
             q = f"quality {_num(s.quality_mean)}"
             if name in meets:
-                status: Status = "meets-floor"
-                reason = f"{q} ≥ floor {floor:g}" if floor is not None else q + " (no floor)"
+                status: Status = "meets-floor" if floor is not None else "ranked"
+                reason = f"{q} ≥ floor {floor:g}" if floor is not None else q + " (no floor set)"
                 if objective != "quality":
                     reason += f"; {_num(metric(name))} {_unit(objective)}"
                     if metric(name) is None:
@@ -130,6 +155,22 @@ def advise(
                     (s.quality_ci_low, s.quality_ci_high),
                     metric(name),
                     reason,
+                    s.items,
+                )
+            )
+        elif name in thin:
+            s = thin[name]
+            decisions.append(
+                Decision(
+                    name,
+                    "insufficient-evidence",
+                    rank,
+                    s.quality_mean,
+                    (s.quality_ci_low, s.quality_ci_high),
+                    s.metric(objective),
+                    f"insufficient evidence: {s.items} items < {min_items} "
+                    f"(quality {_num(s.quality_mean)} not used): configured order",
+                    s.items,
                 )
             )
         else:
@@ -141,6 +182,11 @@ def advise(
 
     if not candidates:
         note = "no compliant candidate: requests for this use case are refused"
+    elif thin:
+        note = (
+            f"insufficient evidence for {', '.join(thin)} (under {min_items} items): "
+            "the configured order stands for objective routing"
+        )
     elif not known:
         note = "no bench results: the configured order stands"
     elif not meets:
@@ -152,7 +198,7 @@ def advise(
         best = order[0]
         note = f"{best} first: {'best quality' if objective == 'quality' else 'best ' + objective}"
         note += f" among {len(meets)} candidate(s) meeting the floor" if floor is not None else ""
-    return Advice(use_case, objective, quality_floor, order, decisions, note)
+    return Advice(use_case, objective, quality_floor, order, decisions, note, min_items)
 
 
 # --- reading results ---------------------------------------------------------------------------
@@ -212,6 +258,7 @@ def advise_use_case(
     backends: Mapping[str, Any],
     docs: list[tuple[Path, dict[str, Any]]],
     objective: str | None = None,
+    min_items: int = MIN_ITEMS,
 ) -> Advice:
     """:func:`advise` for a configured use case: its compliant candidates and exclusions from
     the gateway's own placement (static: health is not checked), its latest results in ``docs``,
@@ -226,6 +273,7 @@ def advise_use_case(
         latest_stats("", use_case.name, docs=docs),
         objective or use_case.objective or "quality",
         use_case.quality_floor,
+        min_items,
     )
 
 
@@ -235,12 +283,17 @@ def routing_plans(config: Any, backends: Mapping[str, Any]) -> dict[str, Routing
 
     A use case without results for its candidates gets no plan: its configured order stands."""
     routed = [uc for uc in config.use_cases if uc.objective is not None]
-    docs = load_all_results(results_dir(config)) if routed else []
+    if not routed:
+        return {}
+    root = results_dir(config)
+    docs = load_all_results(root)
+    log.info("objective routing: %d results.json under %s", len(docs), root)
     plans = {}
     for uc in routed:
-        advice = advise_use_case(uc, backends, docs)
-        if not any(d.status in ("meets-floor", "below-floor") for d in advice.decisions):
-            continue  # no results for this use case: the configured order stands
+        advice = advise_use_case(uc, backends, docs, min_items=config.bench.min_items)
+        if not advice.acts:  # no results, or too few items: the configured order stands
+            log.info("objective routing for %s: configured order (%s)", uc.name, advice.note)
+            continue
         below = {d.backend: d.reason for d in advice.decisions if d.status == "below-floor"}
         plans[uc.name] = RoutingPlan(advice.order, below)
         log.info(

@@ -210,7 +210,11 @@ def write_chart(results: Mapping[str, Any], path: str | Path) -> Path:
             ax.set_xscale("log")
         for name, (x, q, lo, hi) in points.items():
             on_front = name in front
-            yerr = [[q - lo], [hi - q]] if lo is not None and hi is not None else None
+            yerr = (
+                [[max(q - lo, 0.0)], [max(hi - q, 0.0)]]
+                if lo is not None and hi is not None
+                else None
+            )
             ax.errorbar(
                 [x], [q], yerr=yerr, fmt="o", capsize=3,
                 color="#c2410c" if on_front else "#64748b", markersize=7 if on_front else 5,
