@@ -5,7 +5,9 @@ minimal loopback upstream of ``gateway_bench.py``; wrk drives it at 32 connectio
 segments, back to back. After each segment it prints that minute's requests/s, p50/p99 latency
 (wrk's latency distribution), non-2xx responses and socket errors, and the gateway's resident set
 size (VmRSS). The RSS after the warm-up is the baseline; the target is growth < 10 % at the end
-and 0 non-2xx responses.
+and 0 non-2xx responses. With the SQLite ledger it then counts the ledger's completed rows against
+the answers wrk counted: each answer must have its row (a row may exist for a request wrk cut off
+at a segment's end, at most one per connection and segment).
 
 Usage:  python bench/soak.py [--minutes 10] [--segment 60] [--connections 32] [--warmup 30]
         [--ledger sqlite|URL] [--json FILE]
@@ -69,6 +71,17 @@ def wrk_segment(url: str, connections: int, seconds: int, script: Path) -> dict[
     }
 
 
+def ledger_rows(tmp: Path) -> int:
+    """Completed rows in the gateway's SQLite ledger (the file gateway_bench.gateway wrote)."""
+    import sqlite3
+
+    (db,) = tmp.glob("l-*.db")
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as con:
+        return int(
+            con.execute("SELECT count(*) FROM ledger WHERE status = 'completed'").fetchone()[0]
+        )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--minutes", type=int, default=10)
@@ -122,6 +135,16 @@ def main() -> int:
         proc.wait()
         upstream.terminate()
         upstream.wait()
+    answered = warm["requests"] + sum(m["requests"] for m in minutes)
+    rows = ledger_rows(tmp) if args.ledger == "sqlite" else None
+    slack = args.connections * (args.minutes + 1)
+    rows_ok = rows is None or answered <= rows <= answered + slack
+    if rows is not None:
+        print(
+            f"ledger: {rows} completed rows for {answered} answers counted by wrk "
+            f"({'ok' if rows_ok else 'MISMATCH'}: rows - answers = {rows - answered}, "
+            f"at most {slack} cut-off requests)"
+        )
     end = minutes[-1]["rss_mib"]
     growth = (end - baseline) / baseline * 100
     errors = sum(m["non_2xx"] + m["socket_errors"] for m in minutes)
@@ -137,13 +160,15 @@ def main() -> int:
                     "baseline_rss_mib": baseline,
                     "growth_pct": growth,
                     "errors": errors,
+                    "answered": answered,
+                    "ledger_completed_rows": rows,
                     "minutes": minutes,
                 },
                 indent=2,
             )
         )
         print(f"wrote {args.json}")
-    return 0 if growth < 10 and errors == 0 else 1
+    return 0 if growth < 10 and errors == 0 and rows_ok else 1
 
 
 if __name__ == "__main__":
