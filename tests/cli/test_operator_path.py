@@ -152,3 +152,19 @@ def test_budget_amounts_are_readable() -> None:
     assert format_eur(0.00123) == "1.23 mEUR"
     assert format_eur(0.5) == "0.500 EUR"
     assert format_eur(0) == "0 EUR"
+
+
+def test_check_config_tables_whole_at_80_columns() -> None:
+    example = str(Path(__file__).resolve().parents[2] / "examples" / "souverain.yaml")
+    narrow = runner.invoke(app, ["check-config", example], env={"COLUMNS": "80"})
+    tables = narrow.output.split("API keys:")[0]
+    assert max(len(line) for line in tables.splitlines()) <= 80
+    assert "…" not in tables
+    for name in ("gemma-3-270m", "vllm-cluster", "mistral-api", "ACME Bank IT", "open weights"):
+        assert name in tables, name
+    assert (
+        "Use cases · research" in tables and "mistralai/Mistral-Small-24B-Instruct-2501" in tables
+    )
+    wide = runner.invoke(app, ["check-config", example], env={"COLUMNS": "200"})
+    assert "Backends ·" not in wide.output  # wide enough: one row per backend
+    assert "mistralai/Mistral-Small-24B-Instruct-2501" in wide.output

@@ -13,11 +13,18 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from souverain import __version__
 from souverain.cli.common import ConfigOpt, load_or_exit
-from souverain.cli.output import CHECK_FAILED, INTERNAL, INTERRUPTED, MODEL, err, error
+from souverain.cli.output import (
+    CHECK_FAILED,
+    INTERNAL,
+    INTERRUPTED,
+    MODEL,
+    err,
+    error,
+    print_fitting,
+)
 
 app = typer.Typer(
     name="souverain",
@@ -248,55 +255,41 @@ def check_config(
         )
     else:
         out.print(f"[green]✓[/green] {where} is valid", highlight=False, soft_wrap=True)
-    t = Table(title="Backends", title_justify="left")
-    for col in (
-        "name",
-        "type",
-        "model",
-        "operator",
-        "jurisdiction",
-        "location",
-        "self-hosted",
-        "open weights",
-    ):
-        t.add_column(col)
-    for b in cfg.backends:
-        t.add_row(
-            b.name,
-            b.type,
-            str(b.model),
-            b.operator,
-            b.operator_jurisdiction,
-            b.location,
-            "yes" if b.self_hosted else "no",
-            "yes" if b.open_weights else "no",
-        )
-    out.print(t)
-    u = Table(title="Use cases", title_justify="left")
-    for col in (
-        "name",
-        "candidates (in order)",
-        "statically excluded",
-        "personal data",
-        "secrets",
-        "confidential",
-    ):
-        u.add_column(col)
+    print_fitting(
+        out,
+        "Backends",
+        ["name", "type", "model", "operator", "jurisdiction", "location", "self-hosted",
+         "open weights"],
+        [
+            [b.name, b.type, str(b.model), b.operator, b.operator_jurisdiction, b.location,
+             "yes" if b.self_hosted else "no", "yes" if b.open_weights else "no"]
+            for b in cfg.backends
+        ],
+    )  # fmt: skip
+    rows = []
     for uc in cfg.use_cases:
         allowed: list[str] = []
         excluded: list[str] = []
         for name in uc.backends:
             rule = static_exclusion(uc.policy, BackendMetadata.from_config(cfg.backend(name)))
             (excluded if rule else allowed).append(f"{name} ({rule[1]})" if rule else name)
-        u.add_row(
-            uc.name,
-            ", ".join(allowed),
-            "\n".join(excluded) or "-",
-            uc.policy.personal_data,
-            uc.policy.secrets,
-            uc.policy.confidential,
+        rows.append(
+            [
+                uc.name,
+                ", ".join(allowed),
+                "\n".join(excluded) or "-",
+                uc.policy.personal_data,
+                uc.policy.secrets,
+                uc.policy.confidential,
+            ]
         )
-    out.print(u)
+    print_fitting(
+        out,
+        "Use cases",
+        ["name", "candidates (in order)", "statically excluded", "personal data", "secrets",
+         "confidential"],
+        rows,
+    )  # fmt: skip
     if cfg.api_keys:
         out.print(
             "API keys: " + ", ".join(f"{k.name} → {', '.join(k.use_cases)}" for k in cfg.api_keys)

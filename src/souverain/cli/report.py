@@ -10,11 +10,10 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from souverain.cli.common import ConfigOpt
 from souverain.cli.ledger import SinceOpt, UntilOpt, open_ledger, parse_time
-from souverain.cli.output import err, fail
+from souverain.cli.output import err, fail, print_fitting
 
 _FORMATS = ("table", "json", "csv")
 
@@ -65,45 +64,14 @@ def _cells(s: dict[str, Any]) -> dict[str, str]:
     }
 
 
-def _table(summaries: list[dict[str, Any]]) -> Table:
-    """One row per group, every figure a column (for terminals wide enough to show it whole)."""
+def _print_table(summaries: list[dict[str, Any]], console: Console) -> None:
+    """One row per group when it fits the terminal, else one stacked table per group."""
     from souverain.ledger.report import Summary
 
     rows = [_cells(s) for s in summaries]
-    table = Table(title="souverain report")
-    for col in rows[0] if rows else _cells(Summary("all").as_dict()):
-        table.add_column(col, justify="left" if col.startswith(("group", "refused")) else "right")
-    for cells in rows:
-        table.add_row(*cells.values())
-    return table
-
-
-def _stacked(summaries: list[dict[str, Any]]) -> list[Table]:
-    """One small table per group, a figure per line: what a narrow terminal shows whole."""
-    out = []
-    for s in summaries:
-        cells = _cells(s)
-        t = Table(title=f"souverain report · {cells.pop('group')}", title_justify="left")
-        t.add_column("figure", no_wrap=True)
-        t.add_column("value", overflow="fold")
-        for name, value in cells.items():
-            t.add_row(name, value)
-        out.append(t)
-    return out
-
-
-def _print_table(summaries: list[dict[str, Any]], console: Console) -> None:
-    """The wide table when it fits the terminal, else one stacked table per group: never a
-    truncated header or group name."""
-    from rich.measure import Measurement
-
-    wide = _table(summaries)
-    natural = Measurement.get(console, console.options.update_width(10_000), wide).maximum
-    if natural <= console.width:
-        console.print(wide)
-        return
-    for t in _stacked(summaries) or [wide]:
-        console.print(t)
+    columns = list(rows[0] if rows else _cells(Summary("all").as_dict()))
+    right = [c for c in columns if not c.startswith(("group", "refused"))]
+    print_fitting(console, "souverain report", columns, [list(r.values()) for r in rows], right)
 
 
 def _csv(summaries: list[dict[str, Any]]) -> None:
