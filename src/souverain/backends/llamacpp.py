@@ -115,6 +115,14 @@ class LlamaCppConfig(BackendConfigBase):
             ]
         return []
 
+    def prepare(self, progress: Callable[[int, int, Path], None] | None = None) -> None:
+        if self.model == "embedded":
+            from souverain.backends.embedded import EmbeddedModelError, embedded_model_path
+
+            # a failure is reported by the backend's start (serve exits 4)
+            with contextlib.suppress(EmbeddedModelError, OSError):
+                embedded_model_path(progress)
+
     def load_line(self) -> str:
         if self.model == "embedded":
             from souverain.backends.embedded import embedded_state

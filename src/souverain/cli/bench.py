@@ -20,7 +20,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from souverain.cli.common import ConfigOpt, load_or_exit
+from souverain.cli.common import ConfigOpt, load_or_exit, prepare_models
 from souverain.cli.output import err, error
 
 
@@ -116,6 +116,7 @@ def bench_command(
         finally:
             await runtime.close()
 
+    prepare_models(cfg)
     run = asyncio.run(main())
     path = write_results(out_dir, task_suite, use_case, run.records, run.excluded, config_hash(cfg))
     print_table(path)

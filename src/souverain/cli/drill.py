@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from souverain.cli.common import load_or_exit
+from souverain.cli.common import load_or_exit, prepare_models
 from souverain.cli.output import err, error
 
 drill_app = typer.Typer(
@@ -157,6 +157,7 @@ def exit_command(
         finally:
             await runtime.close()
 
+    prepare_models(cfg)
     report = asyncio.run(main())
     json_path = write_json(report, out_dir)
     md_path = write_markdown(report, out_dir)

@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 
 from souverain import __version__
-from souverain.cli.common import ConfigOpt, load_or_exit
+from souverain.cli.common import ConfigOpt, load_or_exit, prepare_models
 from souverain.cli.output import (
     CHECK_FAILED,
     INTERNAL,
@@ -96,6 +96,7 @@ def serve(
             error(f"{problem}")
         raise typer.Exit(MODEL)
     _print_start(cfg, config)
+    prepare_models(cfg)  # the first start's model cache write, with a progress bar
     ledger = None
     if cfg.ledger.enabled:  # fail here with one clear line, not in the server's start-up
         from souverain.ledger import Ledger, LedgerError

@@ -8,6 +8,7 @@ Backend-type specific models live with their backend (``souverain.backends.*``) 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -92,6 +93,11 @@ class BackendConfigBase(Strict):
         """What ``serve`` loads for this backend: its start-up line (a remote one is reached,
         not loaded)."""
         return f"backend {self.name}: {self.type} (remote)"
+
+    def prepare(self, progress: Callable[[int, int, Path], None] | None = None) -> None:
+        """Write what this backend's model needs on this machine before it loads (the embedded
+        model's cache file), telling ``progress(bytes done, total, path)``; nothing by default.
+        Failures are left to the backend's own start, which reports them."""
 
 
 #: Finding category -> the :class:`Policy` field holding its action: the one spelling of this map
