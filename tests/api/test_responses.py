@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import openai
 import pytest
+from pydantic import BaseModel
 
 from souverain.api.app import create_app
 from souverain.config import parse_config
@@ -157,3 +158,333 @@ async def test_a_function_call_without_text_opens_an_assistant_turn(gw: Gateway)
         },
         {"role": "tool", "tool_call_id": "c1", "content": "sunny"},
     ]  # fmt: skip
+
+
+async def _events(gw: Gateway, **kwargs: Any) -> tuple[list[Any], Any]:
+    """The typed events of a streamed response through the SDK's stream helper (which checks
+    item identities and order), and its final response."""
+    async with gw.client.responses.stream(**kwargs) as stream:
+        events = [ev async for ev in stream]
+        final = await stream.get_final_response()
+    return events, final
+
+
+MESSAGE_EVENTS = [
+    "response.output_item.added",
+    "response.content_part.added",
+    "response.output_text.delta",
+    "response.output_text.done",
+    "response.content_part.done",
+    "response.output_item.done",
+]
+
+
+async def test_streamed_text_events_in_order_with_sequence_numbers(gw: Gateway) -> None:
+    events, final = await _events(gw, model="chat", input="one two three", max_output_tokens=9)
+    types = [e.type for e in events]
+    deltas = types.count("response.output_text.delta")
+    assert deltas == 5  # "You said: one two three" in the upstream's word chunks
+    assert types == [
+        "response.created",
+        "response.in_progress",
+        *MESSAGE_EVENTS[:2],
+        *["response.output_text.delta"] * deltas,
+        *MESSAGE_EVENTS[3:],
+        "response.completed",
+    ]
+    assert [e.sequence_number for e in events] == list(range(len(events)))
+    text = "".join(e.delta for e in events if e.type == "response.output_text.delta")
+    assert text == final.output_text == "You said: one two three"
+    created = events[0].response
+    assert created.id == final.id and created.status == "in_progress" and created.output == []
+    (item,) = final.output
+    assert item.status == "completed" and {e.item_id for e in events if hasattr(e, "item_id")} == {
+        item.id
+    }
+    assert final.status == "completed" and final.usage is not None
+    assert final.usage.output_tokens > 0 and final.usage.input_tokens == 11
+    assert gw.sent()["stream"] is True
+    (row,) = gw.rows()
+    assert row["request_id"] == final.id and row["operation"] == "responses" and row["stream"]
+
+
+async def test_raw_sse_frames_name_their_event(gw: Gateway) -> None:
+    http = gw.client._client  # the ASGI transport
+    async with http.stream(
+        "POST", "/v1/responses", json={"model": "chat", "input": "hi", "stream": True}
+    ) as resp:
+        assert resp.headers["content-type"].startswith("text/event-stream")
+        raw = (await resp.aread()).decode()
+    frames = [f for f in raw.split("\n\n") if f]
+    for frame in frames:
+        event_line, data_line = frame.split("\n")
+        assert event_line.startswith("event: ") and data_line.startswith("data: ")
+        assert json.loads(data_line[6:])["type"] == event_line[7:]
+    assert "[DONE]" not in raw and frames[-1].startswith("event: response.completed")
+
+
+TOOLS: list[Any] = [
+    {
+        "type": "function",
+        "name": "get_weather",
+        "description": "Weather of a city",
+        "parameters": {
+            "type": "object",
+            "properties": {"city": {"type": "string"}},
+            "required": ["city"],
+            "additionalProperties": False,
+        },
+        "strict": True,
+    },
+    {"type": "function", "name": "get_time", "parameters": {"type": "object", "properties": {}}},
+]
+CALLS = [
+    {"name": "get_weather", "arguments": '{"city": "Paris"}'},
+    {"name": "get_time", "arguments": "{}"},
+]
+
+
+async def test_function_tools_are_nested_for_chat_and_calls_come_back_as_items(
+    gw: Gateway,
+) -> None:
+    gw.up.tool_calls = CALLS
+    resp = await gw.client.responses.create(
+        model="chat",
+        input="Weather and time in Paris?",
+        tools=TOOLS,
+        tool_choice={"type": "function", "name": "get_weather"},
+        parallel_tool_calls=False,
+    )
+    sent = gw.sent()
+    assert sent["tools"] == [
+        {"type": "function", "function": {k: v for k, v in t.items() if k != "type"}} for t in TOOLS
+    ]
+    assert sent["tool_choice"]["type"] == "function"
+    assert sent["tool_choice"]["function"]["name"] == "get_weather"
+    assert sent["parallel_tool_calls"] is False
+    assert resp.status == "completed" and resp.output_text == ""
+    weather, clock = resp.output
+    assert weather.type == clock.type == "function_call"
+    assert (weather.name, weather.call_id, weather.status) == (
+        "get_weather",
+        "call_up0",
+        "completed",
+    )
+    assert json.loads(weather.arguments) == {"city": "Paris"} and weather.id.startswith("fc_")
+    assert (clock.name, clock.arguments) == ("get_time", "{}")
+    assert resp.tools[0].name == "get_weather" and resp.parallel_tool_calls is False
+    assert resp.tool_choice.name == "get_weather"
+
+    # text before the calls: a message item first
+    gw.up.reply = "Let me look."
+    resp = await gw.client.responses.create(
+        model="chat", input="Weather?", tools=TOOLS, tool_choice="required"
+    )
+    assert [o.type for o in resp.output] == ["message", "function_call", "function_call"]
+    assert resp.output_text == "Let me look." and gw.sent()["tool_choice"] == "required"
+    (row,) = [r for r in gw.rows() if r["request_id"] == resp.id]
+    assert row["used_tools"]
+
+
+async def test_streamed_function_calls(gw: Gateway) -> None:
+    gw.up.tool_calls, gw.up.reply = CALLS, "Looking."
+    events, final = await _events(gw, model="chat", input="Weather?", tools=TOOLS)
+    types = [e.type for e in events]
+    call_events = [
+        "response.output_item.added",
+        "response.function_call_arguments.delta",
+        "response.function_call_arguments.delta",
+        "response.function_call_arguments.done",
+        "response.output_item.done",
+    ]
+    assert types == [
+        "response.created",
+        "response.in_progress",
+        *MESSAGE_EVENTS,
+        *call_events,
+        *call_events,  # each call's arguments come in two pieces
+        "response.completed",
+    ]
+    assert [e.sequence_number for e in events] == list(range(len(events)))
+    added = [e for e in events if e.type == "response.output_item.added"]
+    assert [a.output_index for a in added] == [0, 1, 2]
+    call = added[1].item
+    assert call.type == "function_call" and call.name == "get_weather" and call.arguments == ""
+    assert call.call_id == "call_up0" and call.status == "in_progress"
+    pieces = [
+        e.delta
+        for e in events
+        if e.type == "response.function_call_arguments.delta" and e.item_id == call.id
+    ]
+    done = [e for e in events if e.type == "response.function_call_arguments.done"]
+    assert "".join(pieces) == done[0].arguments == '{"city": "Paris"}'
+    assert [d.output_index for d in done] == [1, 2]
+    assert [o.type for o in final.output] == ["message", "function_call", "function_call"]
+    assert final.output[1].arguments == '{"city": "Paris"}' and final.output[2].name == "get_time"
+    assert final.output_text == "Looking."
+
+
+class City(BaseModel):
+    name: str
+    population: int
+
+
+async def test_text_format_json_schema_through_parse(gw: Gateway) -> None:
+    gw.up.reply = '{"name": "Lyon", "population": 522000}'
+    resp = await gw.client.responses.parse(model="chat", input="A French city?", text_format=City)
+    assert resp.output_parsed == City(name="Lyon", population=522000)
+    fmt = gw.sent()["response_format"]
+    assert fmt["type"] == "json_schema" and fmt["json_schema"]["name"] == "City"
+    assert fmt["json_schema"]["strict"] is True
+    assert fmt["json_schema"]["schema"]["required"] == ["name", "population"]
+    assert resp.text is not None and resp.text.format.type == "json_schema"
+    (row,) = gw.rows()
+    assert row["used_json_mode"]
+
+    await gw.client.responses.create(
+        model="chat", input="JSON please", text={"format": {"type": "json_object"}}
+    )
+    assert gw.sent()["response_format"] == {"type": "json_object"}
+    await gw.client.responses.create(model="chat", input="x", text={"format": {"type": "text"}})
+    assert "response_format" not in gw.sent()
+
+
+async def test_store_false_and_stateless_defaults_are_fine(gw: Gateway) -> None:
+    resp = await gw.client.responses.create(
+        model="chat", input="hi", store=False, truncation="disabled", include=[], reasoning={}
+    )
+    assert resp.status == "completed"
+
+
+BAD: list[tuple[dict[str, Any], str | None, str]] = [
+    ({"previous_response_id": "resp_1"}, "previous_response_id", "unsupported_parameter"),
+    ({"store": True}, "store", "unsupported_parameter"),
+    ({"background": True}, "background", "unsupported_parameter"),
+    ({"conversation": "conv_1"}, "conversation", "unsupported_parameter"),
+    ({"prompt": {"id": "pmpt_1"}}, "prompt", "unsupported_parameter"),
+    ({"include": ["message.output_text.logprobs"]}, "include", "unsupported_parameter"),
+    ({"reasoning": {"effort": "high"}}, "reasoning", "unsupported_parameter"),
+    ({"top_logprobs": 2}, "top_logprobs", "unsupported_parameter"),
+    ({"truncation": "auto"}, "truncation", "unsupported_parameter"),
+    ({"max_tool_calls": 2}, "max_tool_calls", "unsupported_parameter"),
+    ({"text": {"verbosity": "low"}}, "text.verbosity", "unsupported_parameter"),
+    *[
+        ({"tools": [TOOLS[0], {"type": t}]}, "tools[1].type", "unsupported_parameter")
+        for t in (
+            "web_search",
+            "web_search_preview",
+            "file_search",
+            "code_interpreter",
+            "computer_use_preview",
+            "image_generation",
+            "mcp",
+        )
+    ],
+    ({"tools": [{"type": "nope"}]}, "tools[0].type", "invalid_value"),
+    ({"tools": [{"type": "function"}]}, "tools[0].name", "missing_required_parameter"),
+    ({"tools": [{"type": "function", "name": ""}]}, "tools[0].name", "invalid_value"),
+    ({"tools": [{"type": "function", "name": "f", "parameters": 3}]}, "tools[0].parameters",
+     "invalid_value"),
+    ({"tools": [{"type": "function", "name": "f", "strict": "yes"}]}, "tools[0].strict",
+     "invalid_value"),
+    ({"tools": [{"type": "function", "name": "f", "description": 5}]}, "tools[0].description",
+     "invalid_value"),
+    ({"tool_choice": {"type": "web_search_preview"}, "tools": TOOLS}, "tool_choice",
+     "unsupported_parameter"),
+    ({"tool_choice": {"type": "allowed_tools"}, "tools": TOOLS}, "tool_choice",
+     "unsupported_parameter"),
+    ({"tool_choice": "required"}, "tool_choice", "invalid_value"),
+    ({"tool_choice": "sometimes", "tools": TOOLS}, "tool_choice", "invalid_value"),
+    ({"tool_choice": {"type": "function"}, "tools": TOOLS}, "tool_choice.name",
+     "missing_required_parameter"),
+    ({"tool_choice": {"type": "function", "name": "nope"}, "tools": TOOLS}, "tool_choice",
+     "invalid_value"),
+    ({"input": []}, "input", "invalid_value"),
+    ({"input": 3}, "input", "invalid_value"),
+    ({"input": None}, "input", "invalid_value"),
+    ({"input": ["hi"]}, "input[0]", "invalid_value"),
+    ({"input": [{"type": "item_reference", "id": "msg_1"}]}, "input[0]", "unsupported_parameter"),
+    ({"input": [{"type": "reasoning", "id": "rs_1", "summary": []}]}, "input[0]",
+     "unsupported_parameter"),
+    ({"input": [{"type": "web_search_call", "id": "ws_1"}]}, "input[0]", "unsupported_parameter"),
+    ({"input": [{"type": "mcp_call", "id": "mcp_1"}]}, "input[0]", "unsupported_parameter"),
+    ({"input": [{"type": "shout"}]}, "input[0].type", "invalid_value"),
+    ({"input": [{"role": "robot", "content": "x"}]}, "input[0].role", "invalid_value"),
+    ({"input": [{"role": "user"}]}, "input[0].content", "missing_required_parameter"),
+    ({"input": [{"role": "user", "content": 3}]}, "input[0].content", "invalid_value"),
+    ({"input": [{"role": "user", "content": [{"type": "input_text"}]}]},
+     "input[0].content[0].text", "missing_required_parameter"),
+    ({"input": [{"role": "user", "content": [{"type": "input_text", "text": 1}]}]},
+     "input[0].content[0].text", "invalid_value"),
+    ({"input": [{"role": "user", "content": ["x"]}]}, "input[0].content[0]", "invalid_value"),
+    ({"input": [{"role": "user", "content": [{"type": "input_video"}]}]},
+     "input[0].content[0].type", "invalid_value"),
+    ({"input": [{"role": "user", "content": [{"type": "input_image", "file_id": "file_1"}]}]},
+     "input[0].content[0].file_id", "unsupported_parameter"),
+    ({"input": [{"role": "user", "content": [{"type": "input_file", "file_id": "file_1"}]}]},
+     "input[0].content[0]", "unsupported_parameter"),
+    ({"input": [{"type": "function_call", "name": "f", "arguments": "{}"}]}, "input[0].call_id",
+     "missing_required_parameter"),
+    ({"input": [{"type": "function_call", "call_id": "c", "arguments": "{}"}]}, "input[0].name",
+     "missing_required_parameter"),
+    ({"input": [{"type": "function_call", "call_id": "c", "name": "f"}]}, "input[0].arguments",
+     "missing_required_parameter"),
+    ({"input": [{"type": "function_call_output", "call_id": "c"}]}, "input[0].output",
+     "missing_required_parameter"),
+    ({"input": [{"type": "function_call_output", "output": "x"}]}, "input[0].call_id",
+     "missing_required_parameter"),
+    ({"input": [{"role": "system", "content": "only rules"}]}, "input", "invalid_value"),
+    ({"text": {"format": {"type": "json_schema", "name": "x"}}}, "text.format", "invalid_value"),
+    ({"text": {"format": {"type": "yaml"}}}, "text.format.type", "invalid_value"),
+    ({"max_output_tokens": 0}, "max_output_tokens", "invalid_value"),
+    ({"temperature": 3}, "temperature", "invalid_value"),
+    ({"top_p": -1}, "top_p", "invalid_value"),
+    ({"stream": "maybe"}, "stream", "invalid_value"),
+    ({"metadata": {"k": 1}}, "metadata.k", "invalid_value"),
+    ({"model": ""}, "model", "invalid_value"),
+    ({"model": None}, "model", "invalid_value"),
+    ({"model": "nope"}, "model", "model_not_found"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("body", "param", "code"), BAD)
+async def test_bad_or_stateful_input_is_an_openai_shaped_400(
+    gw: Gateway, body: dict[str, Any], param: str | None, code: str
+) -> None:
+    request = {"model": "chat", "input": "hi", **body}
+    with pytest.raises(openai.APIStatusError) as info:
+        await gw.client.post("/responses", body=request, cast_to=httpx.Response)
+    err = info.value.response.json()["error"]
+    assert info.value.status_code == (404 if code == "model_not_found" else 400), err
+    assert (err["param"], err["code"]) == (param, code), err
+    assert set(err) == {"message", "type", "param", "code"} and err["message"]
+    assert err["type"] == "invalid_request_error"
+    if code == "unsupported_parameter":
+        assert "not supported" in err["message"] or "stateless" in err["message"]
+    assert gw.up.captured == []  # nothing left
+    (row,) = gw.rows()  # every authenticated request has its row
+    assert (row["status"], row["operation"], row["http_status"]) == (
+        "refused",
+        "responses",
+        info.value.status_code,
+    )
+
+
+async def test_missing_input_and_a_body_that_is_not_json(gw: Gateway) -> None:
+    with pytest.raises(openai.BadRequestError) as info:
+        await gw.client.post("/responses", body={"model": "chat"}, cast_to=httpx.Response)
+    assert info.value.body["param"] == "input"
+    assert info.value.body["code"] == "missing_required_parameter"
+    http = gw.client._client
+    resp = await http.post(
+        "/v1/responses", content=b"{nope", headers={"content-type": "application/json"}
+    )
+    assert resp.status_code == 400 and resp.json()["error"]["code"] == "invalid_json"
+    ops = [r["operation"] for r in gw.rows()]
+    assert ops == ["responses", "responses"]
+
+
+async def test_the_route_is_in_openapi(gw: Gateway) -> None:
+    spec = (await gw.client._client.get("/openapi.json")).json()
+    post = spec["paths"]["/v1/responses"]["post"]
+    assert "400" in post["responses"] and "requestBody" in post

@@ -91,7 +91,10 @@ def check_stateless(req: ResponsesRequest) -> None:
     if req.prompt is not None:
         raise unsupported("prompt", "stored prompt templates are not supported: send the text")
     if req.include:
-        raise unsupported("include", f"include: nothing more can be included ({req.include[0]!r})")
+        raise unsupported(
+            "include",
+            f"include is not supported: nothing more can be included ({req.include[0]!r})",
+        )
     if req.reasoning and any(v is not None for v in req.reasoning.values()):
         raise unsupported("reasoning", "reasoning options are not supported")
     if req.top_logprobs:
@@ -135,8 +138,8 @@ def _part(part: Any, where: str) -> dict[str, Any]:
         if part.get("file_id") is not None and part.get("image_url") is None:
             raise unsupported(
                 f"{where}.file_id",
-                "file ids need the Files API, which souverain "
-                "does not have: send image_url (a URL or a data URL)",
+                "image file ids are not supported (they need the Files API, which souverain "
+                "does not have): send image_url (a URL or a data URL)",
             )
         image: dict[str, Any] = {"url": _string(part, "image_url", where)}
         if part.get("detail") is not None:
@@ -146,8 +149,8 @@ def _part(part: Any, where: str) -> dict[str, Any]:
         if part.get("file_data") is None:
             raise unsupported(
                 where,
-                "a file is taken as file_data (base64) only: file ids and "
-                "file URLs need the Files API, which souverain does not have",
+                "file ids and file URLs are not supported (they need the Files API, which "
+                "souverain does not have): send file_data (base64)",
             )
         file = {"file_data": _string(part, "file_data", where)}
         if part.get("filename") is not None:
@@ -227,7 +230,8 @@ def _item(item: Any, where: str, messages: list[dict[str, Any]]) -> None:
     elif isinstance(kind, str) and (kind.endswith(TOOL_ITEMS) or kind.startswith("mcp_")):
         raise unsupported(
             where,
-            f"{kind!r} items belong to a built-in tool: souverain runs none (only function tools)",
+            f"{kind!r} items are not supported: they belong to a built-in tool, and souverain "
+            "runs none (only function tools)",
         )
     else:
         raise invalid(
@@ -298,6 +302,11 @@ def chat_tool_choice(req: ResponsesRequest, tools: list[dict[str, Any]] | None) 
         name = choice.get("name")
         if not isinstance(name, str) or not name:
             raise missing("tool_choice.name", "is required (the function's name)")
+        names = [t["function"]["name"] for t in tools]
+        if name not in names:
+            raise invalid(
+                "tool_choice", f"names {name!r}, which is not in tools ({', '.join(names)})"
+            )
         return {"type": "function", "function": {"name": name}}
     if isinstance(choice, dict) and isinstance(choice.get("type"), str):
         kind = choice["type"]
