@@ -49,6 +49,11 @@ async def gw(tmp_path: Path) -> AsyncIterator[Gateway]:
                 "use_cases": [
                     {"name": "chat", "backends": ["remote"], "policy": {"personal_data": "allow"}},
                     {"name": "block", "backends": ["remote"], "policy": {"personal_data": "block"}},
+                    {
+                        "name": "pseudo",
+                        "backends": ["remote"],
+                        "policy": {"personal_data": "pseudonymize"},
+                    },
                 ],
                 "ledger": {"url": f"sqlite:///{tmp_path / 'ledger.db'}"},
             }
@@ -488,3 +493,96 @@ async def test_the_route_is_in_openapi(gw: Gateway) -> None:
     spec = (await gw.client._client.get("/openapi.json")).json()
     post = spec["paths"]["/v1/responses"]["post"]
     assert "400" in post["responses"] and "requestBody" in post
+
+
+IBAN = "FR7630006000011234567890189"  # checksum-valid
+SPACED_IBAN = "FR76 3000 6000 0112 3456 7890 189"
+IBAN_PLACES: dict[str, dict[str, Any]] = {
+    "instructions": {"instructions": f"Pay to {IBAN}."},
+    "input_text": {"input": [{"role": "user", "content": [{"type": "input_text", "text": IBAN}]}]},
+    "function_call_output": {
+        "input": [
+            {"role": "user", "content": "pay"},
+            {"type": "function_call", "call_id": "c1", "name": "pay", "arguments": "{}"},
+            {"type": "function_call_output", "call_id": "c1", "output": f"paid to {SPACED_IBAN}"},
+        ]
+    },
+    "function_call arguments": {
+        "input": [
+            {"role": "user", "content": "pay"},
+            {"type": "function_call", "call_id": "c1", "name": "pay",
+             "arguments": json.dumps({"to": IBAN})},
+        ]
+    },
+    "tool description": {
+        "tools": [{"type": "function", "name": "pay", "description": f"pays {IBAN} only"}]
+    },
+    "tool parameters": {
+        "tools": [{"type": "function", "name": "pay", "parameters": {
+            "type": "object", "properties": {"to": {"type": "string", "const": IBAN}}}}]
+    },
+    "json_schema": {
+        "text": {"format": {"type": "json_schema", "name": "p", "description": f"to {IBAN}",
+                            "schema": {"type": "object"}}}
+    },
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("place", IBAN_PLACES)
+@pytest.mark.parametrize("stream", [False, True])
+async def test_an_iban_in_any_field_is_blocked_before_it_leaves(
+    gw: Gateway, place: str, stream: bool
+) -> None:
+    body = {"model": "block", "input": "hello", "stream": stream, **IBAN_PLACES[place]}
+    with pytest.raises(openai.PermissionDeniedError) as info:
+        await gw.client.post("/responses", body=body, cast_to=httpx.Response)
+    assert info.value.body["code"] == "sensitive_data_blocked"
+    assert info.value.response.headers["x-souverain-decision"] == "refused"
+    assert gw.up.captured == []
+    (row,) = gw.rows()
+    assert (row["status"], row["operation"], row["use_case"]) == ("refused", "responses", "block")
+    assert row["data_types"].get("iban") == 1
+    # the same request on a use case that allows it does leave, with the IBAN (the test's control)
+    await gw.client.post("/responses", body={**body, "model": "chat"}, cast_to=httpx.Response)
+    assert IBAN in gw.up.all_bytes().decode().replace(" ", "")
+
+
+async def test_pseudonymised_then_restored_in_the_answer(gw: Gateway) -> None:
+    """On a pseudonymize use case the upstream sees a placeholder; the client gets its IBAN back
+    (the upstream echoes the user's text), streamed and not."""
+    text = f"my IBAN is {SPACED_IBAN}"
+    resp = await gw.client.responses.create(model="pseudo", input=text)
+    assert resp.output_text == f"You said: {text}"
+    events, final = await _events(gw, model="pseudo", input=text)
+    streamed = "".join(e.delta for e in events if e.type == "response.output_text.delta")
+    assert streamed == final.output_text == f"You said: {text}"
+    sent = gw.up.all_bytes().decode()
+    assert "3000 6000" not in sent and IBAN not in sent and "IBAN_" in sent
+    assert {r["decision"] for r in gw.rows()} == {"pseudonymized"}
+
+
+async def test_a_backend_failure_non_streamed_is_a_502(gw: Gateway) -> None:
+    gw.up.mode = "status500"
+    with pytest.raises(openai.APIStatusError) as info:
+        await gw.client.responses.create(model="chat", input="hi")
+    assert info.value.status_code == 502 and info.value.body["code"] == "backend_bad_response"
+    assert info.value.response.headers["x-souverain-decision"] == "failed"
+    (row,) = gw.rows()
+    assert (row["status"], row["operation"]) == ("failed", "responses")
+
+
+async def test_a_backend_failure_mid_stream_is_response_failed(gw: Gateway) -> None:
+    gw.up.mode = "reset_mid_stream"
+    stream = await gw.client.responses.create(model="chat", input="one two three four", stream=True)
+    events = [ev async for ev in stream]
+    types = [e.type for e in events]
+    assert types[:3] == ["response.created", "response.in_progress", "response.output_item.added"]
+    assert "response.output_text.delta" in types and "response.completed" not in types
+    failed = events[-1]
+    assert failed.type == "response.failed" and failed.response.status == "failed"
+    assert failed.response.error is not None and failed.response.error.code == "server_error"
+    assert "backend" in failed.response.error.message
+    assert failed.response.output[0].status == "incomplete"
+    assert [e.sequence_number for e in events] == list(range(len(events)))
+    (row,) = gw.rows()
+    assert (row["status"], row["operation"], row["stream"]) == ("failed", "responses", True)
