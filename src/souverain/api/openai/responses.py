@@ -6,7 +6,7 @@ assistant turn's tool calls and their results, flat function tools nested, ``tex
 ``response_format``) and built into the backend request by :func:`serving.chat_request`, the
 one chat builder: same use case resolution, policy, scan of every field of what leaves, placement,
 ledger row (``operation: responses``), budgets and rate limits as a chat. The chat answer is
-shaped back into a ``response`` object, or into the typed events of ``responses_stream.py``.
+shaped back into a ``response`` object, or into its typed events (``responses_output.py``).
 What needs stored state (``previous_response_id``, ``store: true``, ``background``,
 ``conversation``, item references) or a tool run by the server (web search, file search, ...) is
 refused with 400 ``unsupported_parameter`` naming the field."""
