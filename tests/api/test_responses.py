@@ -286,3 +286,16 @@ async def test_the_route_is_in_openapi(gw: Gateway) -> None:
     spec = (await gw.client._client.get("/openapi.json")).json()
     post = spec["paths"]["/v1/responses"]["post"]
     assert "400" in post["responses"] and "requestBody" in post
+
+
+async def test_an_answer_cut_by_max_output_tokens_is_incomplete(gw: Gateway) -> None:
+    gw.up.mode = "length"
+    resp = await gw.client.responses.create(model="chat", input="a long story", max_output_tokens=5)
+    assert resp.status == "incomplete" and resp.output[0].status == "incomplete"
+    assert resp.incomplete_details is not None
+    assert resp.incomplete_details.reason == "max_output_tokens"
+    assert resp.output_text == "You said: a long story"
+    events, final = await stream_events(gw, model="chat", input="a long story")
+    assert [e.type for e in events][-2:] == ["response.output_item.done", "response.incomplete"]
+    assert events[-2].item.status == "incomplete" and final.status == "incomplete"
+    assert final.incomplete_details.reason == "max_output_tokens"

@@ -71,9 +71,13 @@ async def responses_gateway(tmp_path: Path) -> AsyncIterator[Gateway]:
 
 async def stream_events(gw: Gateway, **kwargs: Any) -> tuple[list[Any], Any]:
     """The typed events of a streamed response through the SDK's stream helper (which checks
-    item identities and order), and its final response."""
+    item identities and order), and its final response: the helper's, or, for an incomplete
+    one (``response.incomplete``, as OpenAI sends it), the last event's (the helper's
+    ``get_final_response`` waits for ``response.completed`` only)."""
     async with gw.client.responses.stream(**kwargs) as stream:
         events = [ev async for ev in stream]
+        if events[-1].type == "response.incomplete":
+            return events, events[-1].response
         final = await stream.get_final_response()
     return events, final
 

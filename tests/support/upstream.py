@@ -136,6 +136,7 @@ class Upstream:
             return self._tool_answer(body)
         text = self._answer(body)
         chat = "messages" in body
+        finish = "length" if self.mode == "length" else "stop"  # "length": cut by max_tokens
         if not body.get("stream"):
             if self.mode == "invalid_json_stream":
                 return Response(b"{not json", media_type="application/json")
@@ -143,7 +144,7 @@ class Upstream:
                 {
                     "index": 0,
                     "message": {"role": "assistant", "content": text},
-                    "finish_reason": "stop",
+                    "finish_reason": finish,
                 }
                 if chat
                 else {"index": 0, "text": text, "finish_reason": "stop"}
@@ -182,7 +183,7 @@ class Upstream:
                 yield b"data: " + json.dumps({"id": "up-1", "choices": [choice]}).encode() + b"\n\n"
                 await asyncio.sleep(0)
             final = (
-                {"index": 0, "delta": {}, "finish_reason": "stop"}
+                {"index": 0, "delta": {}, "finish_reason": finish}
                 if chat
                 else {"index": 0, "text": "", "finish_reason": "stop"}
             )
