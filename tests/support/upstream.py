@@ -34,6 +34,9 @@ class Upstream:
         self.supports_tools = supports_tools
         #: the length of the vectors POST /v1/embeddings answers
         self.embedding_dim = 8
+        #: when set, a chat with ``tools`` is answered with these calls ({"name", "arguments"})
+        #: after the text ``reply`` (if any), streamed as OpenAI streams them
+        self.tool_calls: list[dict[str, str]] | None = None
         self.captured: list[bytes] = []
         self.probes = 0  # GET /v1/models (health probes) received
         self.port = free_port()
@@ -129,8 +132,11 @@ class Upstream:
             await asyncio.sleep(3)
         if body.get("tools") and not self.supports_tools:
             return JSONResponse({"error": {"message": "tools are not supported"}}, status_code=400)
+        if body.get("tools") and self.tool_calls is not None:
+            return self._tool_answer(body)
         text = self._answer(body)
         chat = "messages" in body
+        finish = "length" if self.mode == "length" else "stop"  # "length": cut by max_tokens
         if not body.get("stream"):
             if self.mode == "invalid_json_stream":
                 return Response(b"{not json", media_type="application/json")
@@ -138,7 +144,7 @@ class Upstream:
                 {
                     "index": 0,
                     "message": {"role": "assistant", "content": text},
-                    "finish_reason": "stop",
+                    "finish_reason": finish,
                 }
                 if chat
                 else {"index": 0, "text": text, "finish_reason": "stop"}
@@ -177,7 +183,7 @@ class Upstream:
                 yield b"data: " + json.dumps({"id": "up-1", "choices": [choice]}).encode() + b"\n\n"
                 await asyncio.sleep(0)
             final = (
-                {"index": 0, "delta": {}, "finish_reason": "stop"}
+                {"index": 0, "delta": {}, "finish_reason": finish}
                 if chat
                 else {"index": 0, "text": "", "finish_reason": "stop"}
             )
@@ -193,6 +199,42 @@ class Upstream:
                 ).encode()
                 + b"\n\n"
             )
+            yield b"data: [DONE]\n\n"
+
+        return StreamingResponse(gen(), media_type="text/event-stream")
+
+    def _tool_answer(self, body: dict[str, Any]) -> Response:
+        calls = [
+            {"id": f"call_up{i}", "type": "function", "function": dict(c)}
+            for i, c in enumerate(self.tool_calls or [])
+        ]
+        usage = {"prompt_tokens": 11, "completion_tokens": 5, "total_tokens": 16}
+        if not body.get("stream"):
+            message = {"role": "assistant", "content": self.reply, "tool_calls": calls}
+            choice = {"index": 0, "message": message, "finish_reason": "tool_calls"}
+            return JSONResponse({"id": "up-1", "choices": [choice], "usage": usage})
+
+        def chunk(delta: dict[str, Any] | None, finish: str | None = None) -> bytes:
+            choices = (
+                [] if delta is None else [{"index": 0, "delta": delta, "finish_reason": finish}]
+            )
+            out: dict[str, Any] = {"id": "up-1", "choices": choices}
+            if delta is None:
+                out["usage"] = usage
+            return b"data: " + json.dumps(out).encode() + b"\n\n"
+
+        def gen():  # type: ignore[no-untyped-def]
+            if self.reply:
+                yield chunk({"role": "assistant", "content": self.reply})
+            for i, c in enumerate(calls):
+                fn = c["function"]
+                head = {"index": i, "id": c["id"], "type": "function"}
+                yield chunk({"tool_calls": [{**head, "function": {"name": fn["name"]}}]})
+                args = fn["arguments"]
+                for piece in (args[: len(args) // 2], args[len(args) // 2 :]):
+                    yield chunk({"tool_calls": [{"index": i, "function": {"arguments": piece}}]})
+            yield chunk({}, "tool_calls")
+            yield chunk(None)
             yield b"data: [DONE]\n\n"
 
         return StreamingResponse(gen(), media_type="text/event-stream")

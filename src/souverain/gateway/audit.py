@@ -239,7 +239,7 @@ class AuditTrail(AuditHooks):
             api_key_name=ctx.api_key_name,
             use_case=ctx.use_case.name,
             backend=meta.name if meta else None,
-            operation=_operation(req.kind) if req else None,
+            operation=ctx.operation or (_operation(req.kind) if req else None),
             requested_model=ctx.use_case.name,
             model=meta.model if meta else None,
             operator=meta.operator if meta else None,

@@ -45,6 +45,9 @@ class CallContext:
     api_key_name: str | None = None
     kind: Kind = "request"
     stream: bool = False
+    #: the ledger's operation when the API's differs from the backend request's kind (POST
+    #: /v1/responses: ``responses``, served as a chat)
+    operation: str | None = None
     started: float = field(default_factory=time.perf_counter)
     #: this attempt's outcome was recorded (exactly one record per attempt)
     recorded: bool = False

@@ -55,7 +55,8 @@ class LedgerRecord:
     api_key_name: str | None = None
     use_case: str | None = None
     backend: str | None = None
-    #: What was asked: ``chat``, ``text_completion``, ``embeddings`` (OTel GenAI operation names).
+    #: What was asked: ``chat``, ``text_completion``, ``embeddings`` (OTel GenAI operation names),
+    #: ``responses`` (POST /v1/responses, served as a chat).
     operation: str | None = None
     #: The model name the client asked for (the gateway's name for it).
     requested_model: str | None = None

@@ -21,13 +21,14 @@ OPERATIONS = {
     "/v1/chat/completions": "chat",
     "/v1/completions": "text_completion",
     "/v1/embeddings": "embeddings",
+    "/v1/responses": "responses",
 }
 #: request id prefixes by request kind
-ID_PREFIX = {"chat": "chatcmpl", "embedding": "embd"}
+ID_PREFIX = {"chat": "chatcmpl-", "embedding": "embd-", "response": "resp_"}
 
 
 def new_request_id(kind: str) -> str:
-    return f"{ID_PREFIX.get(kind, 'cmpl')}-{secrets.token_hex(12)}"
+    return f"{ID_PREFIX.get(kind, 'cmpl-')}{secrets.token_hex(12)}"
 
 
 async def record(
@@ -85,7 +86,9 @@ async def record_from_request(request: Request, err: APIError, body: Any = None)
         request.app.state.runtime,
         err,
         request_id=new_request_id(
-            {"chat": "chat", "embeddings": "embedding"}.get(operation, "completion")
+            {"chat": "chat", "embeddings": "embedding", "responses": "response"}.get(
+                operation, "completion"
+            )
         ),
         api_key_name=principal.name,
         operation=operation,

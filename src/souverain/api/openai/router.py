@@ -8,12 +8,13 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from souverain.api.auth import authenticate
-from souverain.api.openai import embeddings, serving
+from souverain.api.openai import embeddings, responses, serving
 from souverain.api.openai.protocol import (
     ChatCompletionRequest,
     CompletionRequest,
     EmbeddingRequest,
 )
+from souverain.api.openai.responses_protocol import ResponsesRequest
 from souverain.api.strictjson import StrictJSONRoute
 
 router = APIRouter(prefix="/v1", tags=["openai"], route_class=StrictJSONRoute)
@@ -70,3 +71,10 @@ async def create_embeddings(request: Request, body: EmbeddingRequest) -> Respons
     runtime = request.app.state.runtime
     principal = authenticate(request)
     return await embeddings.embed(runtime, principal, body)
+
+
+@router.post("/responses", responses=ERRORS)
+async def create_response(request: Request, body: ResponsesRequest) -> Response:
+    runtime = request.app.state.runtime
+    principal = authenticate(request)
+    return await responses.respond(runtime, principal, body)
