@@ -29,22 +29,54 @@ MESSAGE_FIELDS = ("role", "content", "name", "tool_calls", "tool_call_id")
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
-def resolve_use_case(runtime: Runtime, principal: Principal, model: str) -> UseCaseConfig:
+def model_object(use_case: UseCaseConfig) -> dict[str, Any]:
+    """A use case as OpenAI's model object (GET /v1/models and /v1/models/{id})."""
+    return {
+        "id": use_case.name,
+        "object": "model",
+        "created": 0,
+        "owned_by": "souverain",
+        "description": use_case.description,
+    }
+
+
+def _allowed(runtime: Runtime, principal: Principal) -> str:
+    return ", ".join(u for u in runtime.config.use_case_names if principal.may_use(u))
+
+
+def _lookup(runtime: Runtime, model: str) -> UseCaseConfig | None:
     try:
-        use_case = runtime.config.use_case(model)
+        return runtime.config.use_case(model)
     except KeyError:
-        use_case = None
+        return None
+
+
+def model_not_found(runtime: Runtime, principal: Principal, model: str) -> APIError:
+    return APIError(
+        404,
+        f"The model {model!r} does not exist. In souverain a model is a use case; "
+        f"valid names: {_allowed(runtime, principal) or '(none for this key)'}",
+        code="model_not_found",
+        param="model",
+    )
+
+
+def visible_use_case(runtime: Runtime, principal: Principal, model: str) -> UseCaseConfig:
+    """The use case ``model`` names when this key may use it (GET /v1/models/{id}); else 404,
+    as OpenAI answers for a model the key cannot see: GET /v1/models does not list it either."""
+    use_case = _lookup(runtime, model)
+    if use_case is None or not principal.may_use(model):
+        raise model_not_found(runtime, principal, model)
+    return use_case
+
+
+def resolve_use_case(runtime: Runtime, principal: Principal, model: str) -> UseCaseConfig:
+    use_case = _lookup(runtime, model)
     if use_case is not None and principal.may_use(model):
         return use_case
-    allowed = ", ".join(u for u in runtime.config.use_case_names if principal.may_use(u))
     if use_case is None:
-        raise APIError(
-            404,
-            f"The model {model!r} does not exist. In souverain a model is a use case; "
-            f"valid names: {allowed or '(none for this key)'}",
-            code="model_not_found",
-            param="model",
-        )
+        raise model_not_found(runtime, principal, model)
+    allowed = _allowed(runtime, principal)
     raise APIError(
         403,
         f"this API key may not use {model!r}; it may use: {allowed or 'nothing'}",

@@ -1,0 +1,93 @@
+"""What real clients tripped over on the surface itself (issue #13 item 5): ``models.retrieve``,
+unknown endpoints and wrong methods, through the official openai client and the real ASGI app."""
+
+from __future__ import annotations
+
+import httpx
+import openai
+import pytest
+
+from souverain.api.app import create_app
+from tests.api.test_errors import KEY_ALL, KEY_KYC, assert_openai_error, client_for, config
+from tests.support.fakes import FakeBackend, install
+
+
+def keyed_app():
+    app = create_app(config(keys=True))
+    install(app, FakeBackend("first"), FakeBackend("second"))
+    return app
+
+
+def openai_client(app, key: str) -> openai.AsyncOpenAI:
+    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw/v1")
+    return openai.AsyncOpenAI(base_url="http://gw/v1", api_key=key, http_client=http, max_retries=0)
+
+
+async def test_models_retrieve_gives_the_use_case_the_key_may_use() -> None:
+    app = keyed_app()
+    async with openai_client(app, KEY_KYC) as client:
+        model = await client.models.retrieve("kyc")
+        assert (model.id, model.object, model.owned_by) == ("kyc", "model", "souverain")
+        listed = [m.id for m in (await client.models.list()).data]
+        assert listed == ["kyc"]
+        # a use case the key may not use is as unknown as one that does not exist (not listed)
+        for name in ("default", "gpt-4o", "org/some-model"):
+            with pytest.raises(openai.NotFoundError) as err:
+                await client.models.retrieve(name)
+            body = err.value.body
+            assert body["code"] == "model_not_found" and body["param"] == "model", body
+            assert "kyc" in body["message"] and "default" not in body["message"].split(":")[-1]
+    async with openai_client(app, KEY_ALL) as client:
+        assert (await client.models.retrieve("default")).id == "default"
+
+
+async def test_models_retrieve_needs_a_key() -> None:
+    async with client_for(keyed_app()) as c:
+        assert_openai_error(await c.get("/v1/models/kyc"), 401, "missing_api_key")
+
+
+async def test_unknown_endpoint_names_the_supported_ones() -> None:
+    app = create_app(config())
+    install(app, FakeBackend("first"), FakeBackend("second"))
+    async with client_for(app) as c:
+        for method, path in (("POST", "/v1/audio/speech"), ("GET", "/v1/files"), ("GET", "/v1/")):
+            err = assert_openai_error(
+                await c.request(method, path, json={}), 404, "unknown_endpoint"
+            )
+            assert f"{method} {path}" in err["message"]
+            for endpoint in (
+                "POST /v1/chat/completions",
+                "POST /v1/completions",
+                "POST /v1/embeddings",
+                "GET /v1/models",
+                "GET /v1/models/{model}",
+            ):
+                assert endpoint in err["message"], err["message"]
+            assert "HEAD" not in err["message"]
+        # outside the OpenAI surface a 404 stays a plain not_found
+        assert_openai_error(await c.get("/nope"), 404, "not_found")
+
+
+async def test_the_list_follows_the_routes() -> None:
+    """Derived from the app's routes: a route added later is named with no list to update."""
+    app = create_app(config())
+
+    @app.post("/v1/frobnicate")
+    async def frobnicate() -> dict[str, str]:
+        return {}
+
+    async with client_for(app) as c:
+        err = assert_openai_error(await c.get("/v1/nothing"), 404, "unknown_endpoint")
+    assert "POST /v1/frobnicate" in err["message"]
+
+
+async def test_wrong_method_is_405_with_allow() -> None:
+    app = create_app(config())
+    async with client_for(app) as c:
+        r = await c.get("/v1/chat/completions")
+        err = assert_openai_error(r, 405, "method_not_allowed")
+        assert r.headers["allow"] == "POST"
+        assert "GET" in err["message"] and "POST" in err["message"]
+        r = await c.delete("/v1/models")
+        assert_openai_error(r, 405, "method_not_allowed")
+        assert "GET" in r.headers["allow"]
