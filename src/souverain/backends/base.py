@@ -361,6 +361,11 @@ class Backend(abc.ABC):
         """Why :meth:`is_healthy` is False, in a few words (shown in refusals)."""
         return "down or not ready"
 
+    def is_loading(self) -> bool:
+        """Not healthy *yet*: its model is still loading and it will serve once loaded (the
+        client is told to retry, not refused). False for a load that failed."""
+        return False
+
     # -- generation ---------------------------------------------------------------------------------
     @abc.abstractmethod
     def stream(self, request: GenerationRequest) -> AsyncIterator[StreamEvent]:

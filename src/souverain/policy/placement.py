@@ -20,7 +20,7 @@ from souverain.backends.base import BackendMetadata, Capabilities
 from souverain.config.models import CATEGORY_FIELDS, Policy, UseCaseConfig
 from souverain.policy.rules import static_exclusion
 
-ExclusionKind = Literal["policy", "capability", "data", "health", "removed", "failed"]
+ExclusionKind = Literal["policy", "capability", "data", "health", "loading", "removed", "failed"]
 
 
 def category_action(policy: Any, category: str) -> str | None:
@@ -52,6 +52,8 @@ class BackendLike(Protocol):
     def is_healthy(self) -> bool: ...
 
     def unhealthy_reason(self) -> str: ...
+
+    def is_loading(self) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +111,11 @@ class Placement:
 
     def only_capability_gaps(self) -> bool:
         return bool(self.excluded) and all(e.kind == "capability" for e in self.excluded)
+
+    def loading(self) -> list[Exclusion]:
+        """Candidates that passed every rule and only wait for their model to load: with no
+        other candidate, the request can be served once one has (503 ``model_loading``)."""
+        return [e for e in self.excluded if e.kind == "loading"]
 
     def only_context_gaps(self) -> bool:
         """Every candidate is too small for the prompt: OpenAI's ``context_length_exceeded``."""
@@ -246,9 +253,12 @@ def place(
             placement.excluded.append(Exclusion(name, "data", f"not self-hosted, {what}"))
             continue
         if check_health and not backend.is_healthy():
-            placement.excluded.append(
-                Exclusion(name, "health", f"unhealthy ({backend.unhealthy_reason()})")
-            )
+            if backend.is_loading():
+                placement.excluded.append(Exclusion(name, "loading", "its model is still loading"))
+            else:
+                placement.excluded.append(
+                    Exclusion(name, "health", f"unhealthy ({backend.unhealthy_reason()})")
+                )
             continue
         pseudo = bool(placement.pseudonymize_categories) and not meta.self_hosted
         placement.candidates.append(Candidate(backend, pseudonymize=pseudo))

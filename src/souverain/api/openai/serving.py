@@ -152,7 +152,7 @@ def answer_headers(answer: Answer, use_case: str) -> dict[str, str]:
 
 
 def refusal_error(ref: Refusal, use_case: str, request_id: str) -> APIError:
-    headers = response_headers("refused", use_case, request_id) | ref.headers
+    headers = response_headers(ref.decision, use_case, request_id) | ref.headers
     return APIError(
         ref.status, ref.message, code=ref.code, param=ref.param, type_=ref.type, headers=headers
     )
