@@ -91,3 +91,28 @@ async def test_wrong_method_is_405_with_allow() -> None:
         r = await c.delete("/v1/models")
         assert_openai_error(r, 405, "method_not_allowed")
         assert "GET" in r.headers["allow"]
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [None, "application/x-www-form-urlencoded", "text/plain; charset=utf-8", "multipart/form-data"],
+)
+async def test_a_json_body_without_the_json_content_type_is_accepted(content_type) -> None:
+    """``curl -d`` sends application/x-www-form-urlencoded, ``requests.post(data=...)`` none."""
+    app = create_app(config())
+    install(app, FakeBackend("first", text="bonjour"), FakeBackend("second"))
+    headers = {"content-type": content_type} if content_type else {}
+    body = b'{"model": "default", "messages": [{"role": "user", "content": "hi"}]}'
+    async with client_for(app) as c:
+        r = await c.post("/v1/chat/completions", content=body, headers=headers)
+        assert r.status_code == 200, r.text
+        assert r.json()["choices"][0]["message"]["content"] == "bonjour"
+        # still parsed strictly: a repeated key or a cut body is refused as with application/json
+        dup = b'{"model": "default", "model": "x", "messages": []}'
+        r = await c.post("/v1/chat/completions", content=dup, headers=headers)
+        assert_openai_error(r, 400, "invalid_json", "model")
+        r = await c.post("/v1/chat/completions", content=b'{"model": ', headers=headers)
+        assert_openai_error(r, 400, "invalid_json")
+        for not_an_object in (b"model=default&messages=hi", b"[1, 2]", b"hello"):
+            r = await c.post("/v1/chat/completions", content=not_an_object, headers=headers)
+            assert_openai_error(r, 400, "invalid_request_body")
