@@ -17,6 +17,7 @@ from starlette.responses import Response
 from souverain import __version__
 from souverain.api.auth import KeyRing, authenticate
 from souverain.api.authfirst import AuthFirst
+from souverain.api.cors import CORS
 from souverain.api.drain import Drain, DrainGuard
 from souverain.api.endpoints import PREFIX as ENDPOINT_PREFIX
 from souverain.api.endpoints import method_not_allowed, unknown_endpoint
@@ -235,7 +236,9 @@ def create_app(
 
     app.add_middleware(BodySizeLimit, max_bytes=config.server.max_body_bytes)
     app.add_middleware(AuthFirst)  # 401 before any byte of the body is read
-    app.add_middleware(DrainGuard)  # outermost: counts every request; 503 once draining
+    app.add_middleware(DrainGuard)  # counts every request; 503 once draining
+    if config.server.cors_origins:  # outermost: preflights before the key, CORS on every answer
+        app.add_middleware(CORS, origins=config.server.cors_origins)
     return app
 
 
