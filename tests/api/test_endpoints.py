@@ -116,3 +116,33 @@ async def test_a_json_body_without_the_json_content_type_is_accepted(content_typ
         for not_an_object in (b"model=default&messages=hi", b"[1, 2]", b"hello"):
             r = await c.post("/v1/chat/completions", content=not_an_object, headers=headers)
             assert_openai_error(r, 400, "invalid_request_body")
+
+
+@pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/completions"])
+@pytest.mark.parametrize("stream", [False, None, "absent"])
+async def test_stream_options_without_stream_is_refused(path, stream) -> None:
+    app = create_app(config())
+    install(app, FakeBackend("first"), FakeBackend("second"))
+    body = (
+        {"model": "default", "messages": [{"role": "user", "content": "hi"}]}
+        if path.endswith("chat/completions")
+        else {"model": "default", "prompt": "hi"}
+    )
+    body["stream_options"] = {"include_usage": True}
+    if stream != "absent":
+        body["stream"] = stream
+    async with openai_client(app, "unused") as client:
+        create = (
+            client.chat.completions.create
+            if path.endswith("chat/completions")
+            else client.completions.create
+        )
+        with pytest.raises(openai.BadRequestError) as err:
+            await create(**body)
+        assert err.value.body["param"] == "stream_options"
+        assert err.value.body["code"] == "invalid_value"
+        assert "only allowed when 'stream' is enabled" in err.value.body["message"]
+        # with stream: true it is what it was
+        body["stream"] = True
+        chunks = [c async for c in await create(**body)]
+        assert chunks[-1].usage is not None

@@ -90,6 +90,13 @@ def _unsupported(param: str, message: str) -> APIError:
 
 
 def check_common(req: ChatCompletionRequest | CompletionRequest) -> None:
+    if req.stream_options is not None and not req.stream:  # as OpenAI and vLLM answer it
+        raise APIError(
+            400,
+            "The 'stream_options' parameter is only allowed when 'stream' is enabled.",
+            code="invalid_value",
+            param="stream_options",
+        )
     if req.n is not None and req.n > 1:
         raise _unsupported("n", "n > 1 is not supported: send one request per completion")
 
