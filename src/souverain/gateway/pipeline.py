@@ -204,7 +204,7 @@ def placement_refusal(
         params = {e.param for e in placement.excluded}
         param = (
             params.pop()
-            if request.kind == "embedding" and len(params) == 1
+            if len(params) == 1  # every candidate lacks the same one: name it
             else "tools"
             if request.uses_tools()
             else "response_format"

@@ -67,6 +67,9 @@ class Needs:
     #: an embeddings request (POST /v1/embeddings), and the vector length it asks for
     embedding: bool = False
     dimensions: int | None = None
+    #: (kind, where) of the first content part of each media kind the messages carry, as
+    #: ``("image", "messages[0].content[1]")``
+    media: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(slots=True)
@@ -153,6 +156,9 @@ def _capability_gap(caps: Capabilities, needs: Needs) -> tuple[str, str] | None:
         return "tools", "does not support tools"
     if needs.json_mode and not caps.json_mode:
         return "response_format", "does not support JSON mode (response_format)"
+    for kind, where in needs.media:
+        if kind not in caps.media_input:
+            return where, f"does not read {kind} input ({where} is a part it cannot see)"
     if caps.context_length and needs.context_tokens > caps.context_length:
         return (
             "messages",
