@@ -17,7 +17,10 @@ from starlette.responses import Response
 from souverain import __version__
 from souverain.api.auth import KeyRing, authenticate
 from souverain.api.authfirst import AuthFirst
+from souverain.api.cors import CORS
 from souverain.api.drain import Drain, DrainGuard
+from souverain.api.endpoints import PREFIX as ENDPOINT_PREFIX
+from souverain.api.endpoints import method_not_allowed, unknown_endpoint
 from souverain.api.errors import APIError, error_response
 from souverain.api.limits import BodySizeLimit, BodyTooLarge, too_large_body
 from souverain.api.openai import early
@@ -176,9 +179,14 @@ def create_app(
             bad = exc.__cause__
             err = APIError(400, bad.message, code=bad.code, param=bad.param)
             return error_response(await early.record_from_request(request, err))
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            return error_response(method_not_allowed(request, headers))
+        if exc.status_code == 404 and request.url.path.startswith(ENDPOINT_PREFIX):
+            return error_response(unknown_endpoint(request))
+        code = {404: "not_found"}.get(exc.status_code)
         return error_response(
-            APIError(exc.status_code, str(exc.detail), code=code, headers=dict(exc.headers or {}))
+            APIError(exc.status_code, str(exc.detail), code=code, headers=headers)
         )
 
     @app.exception_handler(Exception)
@@ -228,7 +236,9 @@ def create_app(
 
     app.add_middleware(BodySizeLimit, max_bytes=config.server.max_body_bytes)
     app.add_middleware(AuthFirst)  # 401 before any byte of the body is read
-    app.add_middleware(DrainGuard)  # outermost: counts every request; 503 once draining
+    app.add_middleware(DrainGuard)  # counts every request; 503 once draining
+    if config.server.cors_origins:  # outermost: preflights before the key, CORS on every answer
+        app.add_middleware(CORS, origins=config.server.cors_origins)
     return app
 
 

@@ -9,6 +9,9 @@ Refused with a 400 naming the place (``param``, as ``messages[0].content``):
 * lone surrogates (``"\\ud800"``): they are not Unicode text and cannot be encoded as UTF-8;
 * a key repeated in one object (parsers disagree on which value wins);
 * nesting deeper than :data:`MAX_DEPTH`.
+
+A body without ``Content-Type: application/json`` is read as JSON when it is an object
+(:func:`_json_despite_type`).
 """
 
 from __future__ import annotations
@@ -164,6 +167,33 @@ class StrictJSONRequest(Request):
         return self._json
 
 
+def _is_json_type(content_type: str) -> bool:
+    mime = content_type.split(";", 1)[0].strip().lower()
+    return mime == "application/json" or (
+        mime.startswith("application/") and mime.endswith("+json")
+    )
+
+
+async def _json_despite_type(request: StrictJSONRequest) -> None:
+    """A body sent without ``Content-Type: application/json`` (``curl -d`` says
+    ``application/x-www-form-urlencoded``, ``requests.post(data=...)`` says nothing) is read as
+    JSON when it is a JSON object, that is, when it starts with ``{``: it is then parsed as
+    strictly as any (a malformed one gets the 400 saying where). Anything else is left as it
+    came: FastAPI answers it with the 400 for a body that is not a JSON object."""
+    headers = request.scope.get("headers") or []
+    content_type = next((v for k, v in headers if k == b"content-type"), b"").decode("latin-1")
+    if _is_json_type(content_type):
+        return
+    raw = await request.body()
+    if not raw.lstrip(b" \t\r\n").startswith(b"{"):
+        return
+    request.scope["headers"] = [
+        *((k, v) for k, v in headers if k != b"content-type"),
+        (b"content-type", b"application/json"),
+    ]
+    request.__dict__.pop("_headers", None)
+
+
 class StrictJSONRoute(APIRoute):
     """Routes whose JSON bodies are parsed strictly. FastAPI turns an error while parsing into
     an HTTPException caused by it; the app's handler answers the :class:`InvalidBody`."""
@@ -172,6 +202,9 @@ class StrictJSONRoute(APIRoute):
         handler = super().get_route_handler()
 
         async def strict(request: Request) -> Response:
-            return await handler(StrictJSONRequest(request.scope, request.receive))
+            strict_request = StrictJSONRequest(request.scope, request.receive)
+            if request.method in ("POST", "PUT", "PATCH"):
+                await _json_despite_type(strict_request)
+            return await handler(strict_request)
 
         return strict

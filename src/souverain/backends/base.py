@@ -21,6 +21,20 @@ from pydantic import BaseModel
 RequestKind = Literal["chat", "completion", "embedding"]
 
 
+#: the kind of input each non-text content part type carries (``image_url`` -> image, ...)
+PART_MEDIA: dict[str, str] = {
+    "image_url": "image",
+    "input_image": "image",
+    "image": "image",
+    "input_audio": "audio",
+    "audio": "audio",
+    "file": "file",
+    "input_file": "file",
+    "video_url": "video",
+}
+MEDIA_KINDS: tuple[str, ...] = ("image", "audio", "file", "video")
+
+
 @dataclass(frozen=True, slots=True)
 class Capabilities:
     """What a backend can do, declared (never probed)."""
@@ -38,6 +52,8 @@ class Capabilities:
     embedding_dimensions: int | None = None
     #: gives shorter vectors on request (``dimensions``), as OpenAI's text-embedding-3 do
     shortens_embeddings: bool = False
+    #: the kinds of non-text content parts it reads (:data:`MEDIA_KINDS`); none: text only
+    media_input: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -360,6 +376,11 @@ class Backend(abc.ABC):
     def unhealthy_reason(self) -> str:
         """Why :meth:`is_healthy` is False, in a few words (shown in refusals)."""
         return "down or not ready"
+
+    def is_loading(self) -> bool:
+        """Not healthy *yet*: its model is still loading and it will serve once loaded (the
+        client is told to retry, not refused). False for a load that failed."""
+        return False
 
     # -- generation ---------------------------------------------------------------------------------
     @abc.abstractmethod

@@ -161,6 +161,9 @@ class OnnxEmbeddingBackend(Backend):
     def unhealthy_reason(self) -> str:
         return self._load_error or "model not loaded yet"
 
+    def is_loading(self) -> bool:
+        return self._session is None and not self._load_error
+
     def last_resource_usage(self, request_id: str) -> ResourceUsage | None:
         return self._resources.pop(request_id)
 

@@ -22,6 +22,7 @@ import orjson
 from pydantic import Field
 
 from souverain.backends.base import (
+    MEDIA_KINDS,
     Backend,
     BackendBadResponse,
     BackendError,
@@ -73,6 +74,10 @@ class DeclaredCapabilities(Strict):
     #: ``shortens_embeddings`` (OpenAI's text-embedding-3 models)
     embedding_dimensions: int | None = Field(None, ge=1)
     shortens_embeddings: bool = False
+    #: content parts forwarded as they are (the upstream model reads them, or rejects them)
+    media_input: list[Literal["image", "audio", "file", "video"]] = Field(
+        default_factory=lambda: list(MEDIA_KINDS)
+    )
 
 
 class OpenAIConfig(BackendConfigBase):
@@ -136,6 +141,7 @@ class OpenAIBackend(Backend):
             embeddings=c.embeddings,
             embedding_dimensions=c.embedding_dimensions,
             shortens_embeddings=c.shortens_embeddings or c.embedding_dimensions is None,
+            media_input=frozenset(c.media_input),
         )
 
     def _api_key(self) -> str | None:

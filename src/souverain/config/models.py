@@ -231,16 +231,31 @@ class ApiKeyConfig(Strict):
         return v
 
 
+_ORIGIN = re.compile(r"https?://[A-Za-z0-9.\-\[\]:]+")
+
+
 class ServerConfig(Strict):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
     max_body_bytes: int = Field(1024 * 1024, ge=1024)
     log_prompts: bool = False
+    #: origins (``https://app.example.com``) whose pages may call /v1 from a browser; "*": any
     cors_origins: list[str] = Field(default_factory=list)
     #: /readyz probes the backends at most once per this many seconds (in the background)
     readyz_cache_s: float = Field(5.0, ge=1, le=3600)
     #: SIGTERM: how long requests in flight (streams) may take to finish before the process stops
     drain_s: float = Field(30.0, ge=0, le=3600)
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, v: list[str]) -> list[str]:
+        for origin in v:
+            if origin != "*" and not _ORIGIN.fullmatch(origin.rstrip("/")):
+                raise ValueError(
+                    f"{origin!r} is not an origin: scheme://host[:port], no path "
+                    "(https://app.example.com), or '*' for any"
+                )
+        return v
 
 
 class CheckpointConfig(Strict):

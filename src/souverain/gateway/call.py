@@ -18,7 +18,10 @@ __all__ = ["AuditHooks", "CallContext", "ClientError", "Decision", "Outcome", "R
 
 
 class Refusal(Exception):
-    """The request may not be served. Maps to an OpenAI-shaped error."""
+    """The request may not be served. Maps to an OpenAI-shaped error.
+
+    ``decision`` is what the ledger row says: ``refused`` (policy, client input), or ``failed``
+    where the request was allowed but cannot be served now (a model still loading)."""
 
     def __init__(
         self,
@@ -29,11 +32,13 @@ class Refusal(Exception):
         param: str | None = None,
         type_: str = "invalid_request_error",
         headers: dict[str, str] | None = None,
+        decision: Literal["refused", "failed"] = "refused",
     ):
         super().__init__(message)
         self.status, self.code, self.message, self.param = status, code, message, param
         self.type = type_
         self.headers = headers or {}
+        self.decision = decision
 
 
 @dataclass(slots=True)
@@ -156,8 +161,8 @@ class Outcome:
     def refused(cls, ctx: CallContext, placement: Placement | None, refusal: Refusal) -> Outcome:
         return cls(
             ctx,
-            "refused",
-            "refused",
+            refusal.decision,
+            refusal.decision,
             placement,
             None,
             http_status=refusal.status,

@@ -26,6 +26,9 @@ from souverain.policy.placement import Candidate, Exclusion, Placement, place
 from souverain.policy.pseudonymize import Pseudonymizer
 from souverain.policy.routing import RoutingPlan
 
+#: seconds a client is told to wait (``Retry-After``) while the model that would serve it loads
+LOADING_RETRY_AFTER_S = 5
+
 
 class Pipeline:
     def __init__(
@@ -201,7 +204,7 @@ def placement_refusal(
         params = {e.param for e in placement.excluded}
         param = (
             params.pop()
-            if request.kind == "embedding" and len(params) == 1
+            if len(params) == 1  # every candidate lacks the same one: name it
             else "tools"
             if request.uses_tools()
             else "response_format"
@@ -209,4 +212,15 @@ def placement_refusal(
             else None
         )
         return Refusal(400, "unsupported_parameter", placement.refusal_message(), param=param)
+    if loading := placement.loading():
+        names = ", ".join(e.backend for e in loading)
+        return Refusal(
+            503,
+            "model_loading",
+            f"the model of use case {ctx.use_case.name!r} is still loading ({names}); "
+            f"retry in {LOADING_RETRY_AFTER_S} s",
+            type_="service_unavailable",
+            headers={"Retry-After": str(LOADING_RETRY_AFTER_S)},
+            decision="failed",
+        )
     return Refusal(503, "no_compliant_backend", placement.refusal_message(), type_="policy_error")

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from souverain.backends.base import GenerationRequest, estimate_tokens
+from souverain.backends.base import PART_MEDIA, GenerationRequest, estimate_tokens
 from souverain.backends.egress import egress_body, with_body
 from souverain.detect import Finding, Scanner
 from souverain.detect.messages import collect, map_strings
@@ -46,6 +46,22 @@ def scan_off_loop(request: GenerationRequest | Walked) -> bool:
     """Is the request large enough to scan off the event loop?"""
     walked = request if isinstance(request, Walked) else Walked(request)
     return walked.chars > OFF_LOOP_CHARS
+
+
+def media_parts(messages: list[dict[str, Any]]) -> tuple[tuple[str, str], ...]:
+    """The first content part of each media kind (image, audio, file, video) in ``messages``,
+    with where it is (``messages[0].content[1]``): a backend that cannot read that kind is
+    excluded (a text-only model would never see the part)."""
+    found: dict[str, str] = {}
+    for i, message in enumerate(messages):
+        content = message.get("content")
+        if not isinstance(content, list):
+            continue
+        for j, part in enumerate(content):
+            kind = PART_MEDIA.get(part.get("type")) if isinstance(part, dict) else None
+            if kind is not None and kind not in found:
+                found[kind] = f"messages[{i}].content[{j}]"
+    return tuple(found.items())
 
 
 class ContentScan:
@@ -83,6 +99,7 @@ class ContentScan:
             tools=req.uses_tools(),
             json_mode=req.uses_json_mode(),
             context_tokens=estimate_tokens(self.chars),
+            media=media_parts(req.messages or []),
         )
 
     def pseudonymized(

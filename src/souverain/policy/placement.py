@@ -20,7 +20,7 @@ from souverain.backends.base import BackendMetadata, Capabilities
 from souverain.config.models import CATEGORY_FIELDS, Policy, UseCaseConfig
 from souverain.policy.rules import static_exclusion
 
-ExclusionKind = Literal["policy", "capability", "data", "health", "removed", "failed"]
+ExclusionKind = Literal["policy", "capability", "data", "health", "loading", "removed", "failed"]
 
 
 def category_action(policy: Any, category: str) -> str | None:
@@ -53,6 +53,8 @@ class BackendLike(Protocol):
 
     def unhealthy_reason(self) -> str: ...
 
+    def is_loading(self) -> bool: ...
+
 
 @dataclass(frozen=True, slots=True)
 class Needs:
@@ -65,6 +67,9 @@ class Needs:
     #: an embeddings request (POST /v1/embeddings), and the vector length it asks for
     embedding: bool = False
     dimensions: int | None = None
+    #: (kind, where) of the first content part of each media kind the messages carry, as
+    #: ``("image", "messages[0].content[1]")``
+    media: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(slots=True)
@@ -110,6 +115,11 @@ class Placement:
     def only_capability_gaps(self) -> bool:
         return bool(self.excluded) and all(e.kind == "capability" for e in self.excluded)
 
+    def loading(self) -> list[Exclusion]:
+        """Candidates that passed every rule and only wait for their model to load: with no
+        other candidate, the request can be served once one has (503 ``model_loading``)."""
+        return [e for e in self.excluded if e.kind == "loading"]
+
     def only_context_gaps(self) -> bool:
         """Every candidate is too small for the prompt: OpenAI's ``context_length_exceeded``."""
         return self.only_capability_gaps() and all(e.param == "messages" for e in self.excluded)
@@ -146,6 +156,9 @@ def _capability_gap(caps: Capabilities, needs: Needs) -> tuple[str, str] | None:
         return "tools", "does not support tools"
     if needs.json_mode and not caps.json_mode:
         return "response_format", "does not support JSON mode (response_format)"
+    for kind, where in needs.media:
+        if kind not in caps.media_input:
+            return where, f"does not read {kind} input ({where} is a part it cannot see)"
     if caps.context_length and needs.context_tokens > caps.context_length:
         return (
             "messages",
@@ -246,9 +259,12 @@ def place(
             placement.excluded.append(Exclusion(name, "data", f"not self-hosted, {what}"))
             continue
         if check_health and not backend.is_healthy():
-            placement.excluded.append(
-                Exclusion(name, "health", f"unhealthy ({backend.unhealthy_reason()})")
-            )
+            if backend.is_loading():
+                placement.excluded.append(Exclusion(name, "loading", "its model is still loading"))
+            else:
+                placement.excluded.append(
+                    Exclusion(name, "health", f"unhealthy ({backend.unhealthy_reason()})")
+                )
             continue
         pseudo = bool(placement.pseudonymize_categories) and not meta.self_hosted
         placement.candidates.append(Candidate(backend, pseudonymize=pseudo))

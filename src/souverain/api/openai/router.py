@@ -38,18 +38,15 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 async def list_models(request: Request) -> dict[str, Any]:
     runtime = request.app.state.runtime
     principal = authenticate(request)
-    data = [
-        {
-            "id": u.name,
-            "object": "model",
-            "created": 0,
-            "owned_by": "souverain",
-            "description": u.description,
-        }
-        for u in runtime.config.use_cases
-        if principal.may_use(u.name)
-    ]
+    data = [serving.model_object(u) for u in runtime.config.use_cases if principal.may_use(u.name)]
     return {"object": "list", "data": data}
+
+
+@router.get("/models/{model:path}", responses={404: {"description": "unknown model"}})
+async def retrieve_model(request: Request, model: str) -> dict[str, Any]:
+    runtime = request.app.state.runtime
+    principal = authenticate(request)
+    return serving.model_object(serving.visible_use_case(runtime, principal, model))
 
 
 @router.post("/chat/completions", responses=ERRORS)

@@ -29,22 +29,54 @@ MESSAGE_FIELDS = ("role", "content", "name", "tool_calls", "tool_call_id")
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
-def resolve_use_case(runtime: Runtime, principal: Principal, model: str) -> UseCaseConfig:
+def model_object(use_case: UseCaseConfig) -> dict[str, Any]:
+    """A use case as OpenAI's model object (GET /v1/models and /v1/models/{id})."""
+    return {
+        "id": use_case.name,
+        "object": "model",
+        "created": 0,
+        "owned_by": "souverain",
+        "description": use_case.description,
+    }
+
+
+def _allowed(runtime: Runtime, principal: Principal) -> str:
+    return ", ".join(u for u in runtime.config.use_case_names if principal.may_use(u))
+
+
+def _lookup(runtime: Runtime, model: str) -> UseCaseConfig | None:
     try:
-        use_case = runtime.config.use_case(model)
+        return runtime.config.use_case(model)
     except KeyError:
-        use_case = None
+        return None
+
+
+def model_not_found(runtime: Runtime, principal: Principal, model: str) -> APIError:
+    return APIError(
+        404,
+        f"The model {model!r} does not exist. In souverain a model is a use case; "
+        f"valid names: {_allowed(runtime, principal) or '(none for this key)'}",
+        code="model_not_found",
+        param="model",
+    )
+
+
+def visible_use_case(runtime: Runtime, principal: Principal, model: str) -> UseCaseConfig:
+    """The use case ``model`` names when this key may use it (GET /v1/models/{id}); else 404,
+    as OpenAI answers for a model the key cannot see: GET /v1/models does not list it either."""
+    use_case = _lookup(runtime, model)
+    if use_case is None or not principal.may_use(model):
+        raise model_not_found(runtime, principal, model)
+    return use_case
+
+
+def resolve_use_case(runtime: Runtime, principal: Principal, model: str) -> UseCaseConfig:
+    use_case = _lookup(runtime, model)
     if use_case is not None and principal.may_use(model):
         return use_case
-    allowed = ", ".join(u for u in runtime.config.use_case_names if principal.may_use(u))
     if use_case is None:
-        raise APIError(
-            404,
-            f"The model {model!r} does not exist. In souverain a model is a use case; "
-            f"valid names: {allowed or '(none for this key)'}",
-            code="model_not_found",
-            param="model",
-        )
+        raise model_not_found(runtime, principal, model)
+    allowed = _allowed(runtime, principal)
     raise APIError(
         403,
         f"this API key may not use {model!r}; it may use: {allowed or 'nothing'}",
@@ -58,6 +90,13 @@ def _unsupported(param: str, message: str) -> APIError:
 
 
 def check_common(req: ChatCompletionRequest | CompletionRequest) -> None:
+    if req.stream_options is not None and not req.stream:  # as OpenAI and vLLM answer it
+        raise APIError(
+            400,
+            "The 'stream_options' parameter is only allowed when 'stream' is enabled.",
+            code="invalid_value",
+            param="stream_options",
+        )
     if req.n is not None and req.n > 1:
         raise _unsupported("n", "n > 1 is not supported: send one request per completion")
 
@@ -120,7 +159,7 @@ def answer_headers(answer: Answer, use_case: str) -> dict[str, str]:
 
 
 def refusal_error(ref: Refusal, use_case: str, request_id: str) -> APIError:
-    headers = response_headers("refused", use_case, request_id) | ref.headers
+    headers = response_headers(ref.decision, use_case, request_id) | ref.headers
     return APIError(
         ref.status, ref.message, code=ref.code, param=ref.param, type_=ref.type, headers=headers
     )
