@@ -107,7 +107,9 @@ def test_names_the_client_wrote_anywhere_in_the_request_are_never_generated() ->
     result = pseudonymize_messages(messages, SCANNER)
     assert result.messages[1]["content"] == "Mail <EMAIL_4>"
     p = result.pseudonymizer
-    assert p.restore("EMAIL_1 <EMAIL_2> <EMAIL_3> <EMAIL_4>") == "EMAIL_1 <EMAIL_2> <EMAIL_3> a@b.fr"
+    assert (
+        p.restore("EMAIL_1 <EMAIL_2> <EMAIL_3> <EMAIL_4>") == "EMAIL_1 <EMAIL_2> <EMAIL_3> a@b.fr"
+    )
 
 
 def _pseudonymizer_with(values: list[str]) -> tuple[Pseudonymizer, str]:
