@@ -40,10 +40,52 @@ def test_country_in_label_for_national_ids() -> None:
     assert out == "SIREN <COMPANY_ID_FR_1>, NIR <NATIONAL_ID_FR_1>"
 
 
+RESPELLINGS = (
+    "<NATIONAL_ID_FR_1>",
+    "<national_id_fr_1>",  # case
+    "< NATIONAL_ID_FR_1 >",  # spaces inside the brackets
+    "<  NATIONAL_ID_FR_1  >",
+    "<NATIONAL ID FR 1>",  # spaces for underscores
+    "<National-Id-Fr-1>",
+    "<NATIONAL_ID _ FR_ 1>",  # a space on either side of an underscore
+    "&lt;NATIONAL_ID_FR_1&gt;",  # HTML-escaped
+    "\\u003cNATIONAL_ID_FR_1\\u003e",  # JSON-escaped (written literally)
+    "NATIONAL_ID_FR_1",  # bare
+    "national_id_fr_1",
+    "NATIONAL\\_ID\\_FR\\_1",  # markdown-escaped underscores
+)
+#: look-alikes that are not the placeholder: left as written
+NOT_RESPELLINGS = (
+    "NATIONAL ID FR 1",  # bare with spaces: ordinary text
+    "MY_NATIONAL_ID_FR_1",  # part of another name
+    "NATIONAL_ID_FR_12",  # another number
+    "NATIONAL_ID_FR_1x",
+    "<NATIONAL_ID_FR_2>",  # not generated
+    "<NATIONAL ID FR 1",  # spaces for underscores need both brackets
+    "<NATIONAL__ID_FR_1>",
+)
+
+
+def _one_nir() -> Pseudonymizer:
+    p = Pseudonymizer()
+    text = "NIR 2 95 10 99 126 111 93"
+    assert p.pseudonymize(text, SCANNER.scan(text)) == "NIR <NATIONAL_ID_FR_1>"
+    return p
+
+
+def test_restore_accepts_exactly_the_documented_respellings() -> None:
+    p = _one_nir()
+    for variant in RESPELLINGS:
+        assert p.restore(f"x {variant}, y") == "x 2 95 10 99 126 111 93, y", variant
+        assert p.restore(f"({variant})") == "(2 95 10 99 126 111 93)", variant
+    for other in NOT_RESPELLINGS:
+        assert p.restore(f"x {other}, y") == f"x {other}, y", other
+
+
 def test_restore_tolerates_model_variants() -> None:
     p = Pseudonymizer()
     p.pseudonymize("a@b.fr", [Finding("email", 0, 6, "a@b.fr")])
-    for variant in ("<EMAIL_1>", "<email_1>", "< EMAIL_1 >", "&lt;EMAIL_1&gt;"):
+    for variant in ("<EMAIL_1>", "<email_1>", "< EMAIL_1 >", "&lt;EMAIL_1&gt;", "EMAIL_1"):
         assert p.restore(f"x {variant} y") == "x a@b.fr y"
     assert p.restore("<EMAIL_2> <PHONE_1>") == "<EMAIL_2> <PHONE_1>"  # unknown: untouched
 
@@ -53,6 +95,21 @@ def test_client_written_placeholder_is_not_reused() -> None:
     text = "literal <EMAIL_1> and a@b.fr"
     out = p.pseudonymize(text, SCANNER.scan(text))
     assert out == "literal <EMAIL_1> and <EMAIL_2>"
+
+
+def test_names_the_client_wrote_anywhere_in_the_request_are_never_generated() -> None:
+    """A look-alike in another message, in any accepted spelling, is the client's: the
+    generated name differs, and the answer's copy of the client's look-alike is left alone."""
+    messages = [
+        {"role": "system", "content": "Columns: email_1, &lt;EMAIL_2&gt;, < email 3 >"},
+        {"role": "user", "content": "Mail a@b.fr"},
+    ]
+    result = pseudonymize_messages(messages, SCANNER)
+    assert result.messages[1]["content"] == "Mail <EMAIL_4>"
+    p = result.pseudonymizer
+    assert (
+        p.restore("EMAIL_1 <EMAIL_2> <EMAIL_3> <EMAIL_4>") == "EMAIL_1 <EMAIL_2> <EMAIL_3> a@b.fr"
+    )
 
 
 def _pseudonymizer_with(values: list[str]) -> tuple[Pseudonymizer, str]:
@@ -71,13 +128,19 @@ values = st.lists(
 )
 
 
-@settings(max_examples=150, deadline=None)
-@given(values=values, noise=st.text(alphabet="<>&;lgt_ EMAIL1x", max_size=30), data=st.data())
+@settings(max_examples=200, deadline=None)
+@given(
+    values=values,
+    noise=st.text(alphabet="<>&;lgtu03ce\\_- EMAIL12x", max_size=30),
+    spellings=st.lists(st.sampled_from([*RESPELLINGS, *NOT_RESPELLINGS]), max_size=4),
+    data=st.data(),
+)
 def test_stream_restore_equals_restore_for_any_split(
-    values: list[str], noise: str, data: st.DataObject
+    values: list[str], noise: str, spellings: list[str], data: st.DataObject
 ) -> None:
     p, pseudo = _pseudonymizer_with(values)
-    answer = noise + pseudo + noise + "<email_1" + "&lt; EMAIL_1 &gt;" + noise
+    respelled = noise.join(s.replace("NATIONAL_ID_FR", "EMAIL") for s in spellings)
+    answer = noise + pseudo + noise + "<email_1" + "&lt; EMAIL_1 &gt;" + respelled + noise
     cuts = sorted(data.draw(st.lists(st.integers(0, len(answer)), max_size=12)))
     chunks = [answer[a:b] for a, b in zip([0, *cuts], [*cuts, len(answer)], strict=True)]
     r = StreamRestorer(p)
@@ -93,7 +156,12 @@ def test_stream_holds_back_only_a_possible_placeholder() -> None:
     assert r.feed("AIL_1> and 3 < 4") == "a@b.fr and 3 < 4"
     assert r.feed(" x <") == " x "
     assert r.feed("b>") == "<b>"
-    assert r.flush() == ""
+    assert r.feed(" bare EMAIL_1") == " bare "  # could still be EMAIL_10
+    assert r.feed("0 or Em") == "EMAIL_10 or "  # not generated: as written
+    assert r.feed("ail_1.") == "a@b.fr."
+    assert r.feed(" Emil") == " Emil"  # not a prefix of a generated name
+    assert r.feed(" < email 1") == " "
+    assert r.flush() == "< email 1"  # never closed: as written
 
 
 def test_stream_passthrough_without_mapping() -> None:

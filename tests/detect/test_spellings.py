@@ -82,6 +82,13 @@ def test_every_separator_spelling_is_found_with_its_original_span(
         "FR76\u00a03000\u202f6000\u20090112\t3456/7890\u2013189",  # all at once
         "ＦＲ７６\u00a0３０００\u2009６０００ ０１１２ ３４５６ ７８９０ １８９",
         "F\u0332R\u033276 3000 6000 0112 3456 7890 189",  # combining low lines
+        # wide separators after the country (found by the property test): two spaces, a
+        # spaced slash, one separator per character
+        "FR  76  30  00  60  00  01  12  34  56  78  90  18  9",
+        "FR / 76 / 30 / 00 / 60 / 00 / 01 / 12 / 34 / 56 / 78 / 90 / 18 / 9",
+        "/".join(IBAN),
+        " - ".join(IBAN),
+        "\u2013".join("DE89370400440532013000"),
     ],
 )
 def test_iban_in_hostile_spellings(scanner: Scanner, written: str) -> None:

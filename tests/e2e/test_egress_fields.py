@@ -209,3 +209,45 @@ def test_fields_the_gateway_does_not_know_never_leave(
     assert set(body) <= {"model", "messages", "max_tokens"}
     assert set(body["messages"][0]) == {"role", "content"}
     assert leaks(up, [IBAN], before) == []
+
+
+SPLIT_PARTS = [
+    {"type": "text", "text": "IBAN FR76 3000 6000 0112"},  # neither part is an IBAN alone
+    {"type": "text", "text": " 3456 7890 189"},
+]
+
+
+def test_a_value_split_across_text_parts_is_found(gateway: tuple[openai.OpenAI, Any, Any]) -> None:
+    client, up, runtime = gateway
+    messages: Any = [{"role": "user", "content": SPLIT_PARTS}]
+    before = len(up.captured)
+    with pytest.raises(openai.PermissionDeniedError) as info:
+        client.chat.completions.create(model="block", max_tokens=4, messages=messages)
+    assert len(up.captured) == before
+    row = ledger_row(runtime, info.value.response.headers["x-request-id"])
+    assert row["data_types"] == {"iban": 1}
+    # pseudonymised: the run of parts leaves as one part, the whole value replaced
+    reply = client.chat.completions.create(model="pseudo", max_tokens=4, messages=messages)
+    sent = json.loads(up.captured[before])["messages"][0]["content"]
+    assert sent == [{"type": "text", "text": "IBAN <IBAN_1>"}]
+    assert reply.choices[0].message.content == f"You said: IBAN {IBAN}"
+
+
+def test_the_ledger_counts_every_field(gateway: tuple[openai.OpenAI, Any, Any]) -> None:
+    """One IBAN in a message and one in a tool description, a NIR in `stop`, a card number
+    as a JSON number in tool-call arguments: each counted in the refused row's data_types."""
+    client, _, runtime = gateway
+    messages = [
+        *with_tool_history(function={"arguments": {"card": int(CARD.replace(" ", ""))}}),
+        user(f"IBAN {SPACED}"),
+    ]
+    with pytest.raises(openai.PermissionDeniedError) as info:
+        client.chat.completions.create(
+            model="block",
+            max_tokens=4,
+            messages=messages,  # type: ignore[arg-type]
+            tools=[tool(description=f"pays to {SPACED}")],  # type: ignore[list-item]
+            stop=[NIR],
+        )
+    row = ledger_row(runtime, info.value.response.headers["x-request-id"])
+    assert row["data_types"] == {"iban": 2, "national_id": 1, "payment_card": 1}

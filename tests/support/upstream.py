@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import socket
 import threading
 import time
@@ -85,6 +86,31 @@ class Upstream:
             return f"You said: {content}"
         return f"Echo: {body.get('prompt')}"
 
+    async def _tool_stream(self, body: dict[str, Any]) -> Any:
+        """A streamed tool call ``pay`` whose arguments quote the last user message, three
+        characters a chunk. ``tool_stream_cut``: the arguments stop right after the quote, with
+        its placeholders written bare in lower case (as a model cut by max_tokens would)."""
+        said = self._answer(body).removeprefix("You said: ")
+        if self.mode == "tool_stream_cut":
+            args, finish = (
+                '{"to": "' + re.sub(r"<([A-Z_0-9]+)>", lambda m: m[1].lower(), said),
+                "length",
+            )
+        else:
+            args, finish = json.dumps({"to": said}), "tool_calls"
+
+        def chunk(delta: dict[str, Any], finish_reason: str | None = None) -> bytes:
+            choice = {"index": 0, "delta": delta, "finish_reason": finish_reason}
+            return b"data: " + json.dumps({"id": "up-t", "choices": [choice]}).encode() + b"\n\n"
+
+        call = {"index": 0, "id": "call_1", "type": "function"}
+        yield chunk({"tool_calls": [{**call, "function": {"name": "pay", "arguments": ""}}]})
+        for i in range(0, len(args), 3):
+            yield chunk({"tool_calls": [{"index": 0, "function": {"arguments": args[i : i + 3]}}]})
+            await asyncio.sleep(0)
+        yield chunk({}, finish)
+        yield b"data: [DONE]\n\n"
+
     async def embeddings(self, request: Request) -> Response:
         """A vector of ``dim`` floats per input (the first is the input's length), or a fault."""
         raw = await request.body()
@@ -132,6 +158,8 @@ class Upstream:
             await asyncio.sleep(3)
         if body.get("tools") and not self.supports_tools:
             return JSONResponse({"error": {"message": "tools are not supported"}}, status_code=400)
+        if self.mode in ("tool_stream", "tool_stream_cut") and body.get("stream"):
+            return StreamingResponse(self._tool_stream(body), media_type="text/event-stream")
         if body.get("tools") and self.tool_calls is not None:
             return self._tool_answer(body)
         text = self._answer(body)

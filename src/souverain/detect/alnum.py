@@ -89,15 +89,22 @@ def _letter_lookbehinds() -> str:
         f"(?<={_WORD_START}(?P<nie0>[XYZxyz]).)",
         f"(?<={_WORD_START}(?P<cf>[A-Za-z]{{6}}).)",
     )
-    spaced = (
-        f"(?<={_WORD_START}(?P<cc1>{countries}){_SEPCHAR}.)",
-        f"(?<={_WORD_START}(?P<vat1a>{vat}[A-Z]){_SEPCHAR}.)",
-        f"(?<={_WORD_START}(?P<vat1b>{vat}[A-Z]{{2}}){_SEPCHAR}.)",
-        f"(?<={_WORD_START}(?P<nie1>[XYZxyz]){_SEPCHAR}.)",
-        f"(?<={_WORD_START}(?P<sp1>[A-Z] [A-Z]){_SEPCHAR}.)",
-    )
-    # a gate before each group: most digit runs follow neither a letter nor letter + separator
-    return f"(?<=[A-Za-z].)(?:{'|'.join(glued)})|(?<=[A-Za-z]{_SEPCHAR}.)(?:{'|'.join(spaced)})"
+    # letters, then one to three separators (``FR 76``, ``FR  76``, ``FR / 76``); two capitals
+    # written apart (``F R 76``, ``F/R/7...``) likewise
+    seps = {n: _SEPCHAR * n for n in (1, 2, 3)}
+    spaced = []
+    for n, sep in seps.items():
+        alternatives = [
+            f"(?<={_WORD_START}(?P<cc{n}>{countries}){sep}.)",
+            f"(?<={_WORD_START}(?P<vat{n}a>{vat}[A-Z]){sep}.)",
+            f"(?<={_WORD_START}(?P<vat{n}b>{vat}[A-Z]{{2}}){sep}.)",
+            *(f"(?<={_WORD_START}(?P<sp{n}{m}>[A-Z]{seps[m]}[A-Z]){sep}.)" for m in seps),
+        ]
+        if n == 1:
+            alternatives.insert(3, f"(?<={_WORD_START}(?P<nie1>[XYZxyz]){sep}.)")
+        # a gate before each group: most digit runs follow no letter and separators
+        spaced.append(f"(?<=[A-Za-z]{sep}.)(?:{'|'.join(alternatives)})")
+    return f"(?<=[A-Za-z].)(?:{'|'.join(glued)})|" + "|".join(spaced)
 
 
 _DIGIT_FIRST_REST = "|".join(
@@ -302,10 +309,20 @@ def _window(text: str, start: int) -> str:
     number written with single separators, or up to ``_WINDOW`` when that is not enough."""
     stop = _WINDOW_RE.match(text, start, start + 40).end()  # type: ignore[union-attr]
     compact = _compact(text[start:stop])
-    if len(compact) < 34 and stop == start + 40:
+    if len(compact) < 34 and stop == start + 40 and _may_hold_more(compact):
         stop = _WINDOW_RE.match(text, start, start + _WINDOW).end()  # type: ignore[union-attr]
         compact = _compact(text[start:stop])
     return compact
+
+
+_NO_DIGITS = str.maketrans("", "", "0123456789")
+
+
+def _may_hold_more(compact: str) -> bool:
+    """Could a wider window hold an IBAN or a VAT number that starts as ``compact``? An IBAN has
+    two check digits after its country; a VAT number at most three letters after its prefix
+    (``FR  7 FR  7 ...`` is neither: not worth 160 characters a candidate)."""
+    return compact[2:4].isdigit() or len(compact[2:24].translate(_NO_DIGITS)) <= 3
 
 
 def _first(text: str, start: int, kinds: tuple[str, ...]) -> Finding | None:

@@ -15,7 +15,8 @@ would leave (``souverain.backends.egress.egress_body``) and sees
 
 :func:`map_strings` rewrites the same strings (a new object; the input is left untouched) and
 :func:`collect` also counts the media the body carries (images, audio, files, data URLs: content
-no text scanner can read).
+no text scanner can read). :func:`text_runs` names the runs of consecutive text parts of one
+message, whose joined text is scanned too (a value split across parts).
 """
 
 from __future__ import annotations
@@ -103,6 +104,62 @@ def collect(body: Any) -> tuple[list[str], int]:
         elif depth > 1 and (text := _number_text(node)) is not None:
             out.append(text)
     return out, media
+
+
+#: content-part types read as text: a run of them in one message is one text to the receiver
+TEXT_PART_TYPES = frozenset({"text", "input_text"})
+
+#: a run of consecutive text parts in one message: (message index, first part, end part)
+Run = tuple[int, int, int]
+
+
+def _text_part(part: Any) -> bool:
+    return (
+        isinstance(part, dict)
+        and part.get("type") in TEXT_PART_TYPES
+        and isinstance(part.get("text"), str)
+    )
+
+
+def text_runs(body: Any) -> list[Run]:
+    """The runs of two or more consecutive text parts in the content lists of ``body``'s
+    messages: a value split across them (``["IBAN FR76 3000", " 6000 0112 ..."]``) is found
+    only in their joined text (:func:`run_texts`)."""
+    runs: list[Run] = []
+    messages = body.get("messages") if isinstance(body, dict) else None
+    for mi, message in enumerate(messages if isinstance(messages, list) else ()):
+        content = message.get("content") if isinstance(message, dict) else None
+        if not isinstance(content, list):
+            continue
+        start = None
+        for pi, part in enumerate([*content, None]):
+            if _text_part(part):
+                start = pi if start is None else start
+            elif start is not None:
+                if pi - start >= 2:
+                    runs.append((mi, start, pi))
+                start = None
+    return runs
+
+
+def run_texts(body: dict[str, Any], run: Run) -> list[str]:
+    """The texts of the parts of ``run``, in order."""
+    mi, start, end = run
+    return [part["text"] for part in body["messages"][mi]["content"][start:end]]
+
+
+def merge_runs(body: dict[str, Any], runs: list[Run]) -> dict[str, Any]:
+    """A copy of ``body`` where each run of text parts is one part holding the joined text (the
+    first part's other keys kept), so that a value split across them is rewritten whole."""
+    messages = list(body["messages"])
+    for mi, start, end in sorted(runs, reverse=True):  # later runs first: indices stay valid
+        message = dict(messages[mi])
+        content = list(message["content"])
+        joined = "".join(part["text"] for part in content[start:end])
+        content[start:end] = [{**content[start], "text": joined}]
+        message["content"] = content
+        messages[mi] = message
+    return {**body, "messages": messages}
 
 
 def iter_strings(body: Any) -> Iterator[str]:

@@ -155,8 +155,17 @@ class Answer:
                         if tail:
                             parts.append(tail)
                             yield StreamEvent(text=tail)
-                        for r in arg_restorers.values():
-                            r.flush()
+                        # the arguments' held-back tails (a placeholder straddling the
+                        # last chunks) go out before the finish, each under its call's index
+                        tails = [
+                            {"index": index, "function": {"arguments": tail}}
+                            for index, r in sorted(arg_restorers.items())
+                            if (tail := r.flush())
+                        ]
+                        if tails:
+                            tail_event = StreamEvent(tool_calls=tails)
+                            sent.add(tail_event)
+                            yield tail_event
                     ok = True
                     await self._completed(usage, finish, "".join(parts))
                     yield StreamEvent(finish_reason=finish, usage=usage)

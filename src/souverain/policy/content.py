@@ -12,12 +12,15 @@ request, which the policy's ``media`` action decides
 
 from __future__ import annotations
 
+from bisect import bisect_right
+from itertools import accumulate
 from typing import Any
 
 from souverain.backends.base import PART_MEDIA, GenerationRequest, estimate_tokens
 from souverain.backends.egress import egress_body, with_body
 from souverain.detect import Finding, Scanner
-from souverain.detect.messages import collect, map_strings
+from souverain.detect.messages import Run, collect, map_strings, merge_runs, run_texts, text_runs
+from souverain.policy.placeholders import names_in
 from souverain.policy.placement import Needs
 from souverain.policy.pseudonymize import Pseudonymizer, TextRewriter
 
@@ -37,6 +40,7 @@ class Walked:
         self.request = request
         self.body: dict[str, Any] = egress_body(request)
         self.strings, self.media = collect(self.body)
+        self.runs = text_runs(self.body)
         if request.kind == "embedding" and request.input and not isinstance(request.input[0], str):
             self.media += len(request.input)  # token arrays: no scanner can read them
         self.chars = sum(map(len, self.strings))
@@ -74,11 +78,31 @@ class ContentScan:
         self.request = walked.request
         self.body = walked.body
         self.chars = walked.chars
+        self.strings = walked.strings
         self._by_text: dict[str, list[Finding]] = {}
+        self._reserved: set[str] | None = None
         self.findings: list[Finding] = []
         for text in walked.strings:
             self.findings.extend(self.scan(text))
+        #: runs of text parts holding a value split across parts (rewritten as one part)
+        self.split_runs: list[Run] = []
+        for run in walked.runs:
+            crossing = self._crossing(run_texts(self.body, run))
+            if crossing:
+                self.findings.extend(crossing)
+                self.split_runs.append(run)
         self.findings.extend([MEDIA_FINDING] * walked.media)
+
+    def _crossing(self, texts: list[str]) -> list[Finding]:
+        """The findings of the joined ``texts`` that cross from one text into the next (those
+        within one text are already counted)."""
+        bounds = list(accumulate(map(len, texts)))[:-1]
+        out = []
+        for f in self.scan("".join(texts)):
+            i = bisect_right(bounds, f.start)
+            if i < len(bounds) and bounds[i] < f.end:
+                out.append(f)
+        return out
 
     def scan(self, text: str) -> list[Finding]:
         """The findings of ``text``: from this request's scan when it holds the text, else
@@ -106,6 +130,12 @@ class ContentScan:
         self, categories: frozenset[str], pseudonymizer: Pseudonymizer
     ) -> GenerationRequest:
         """The request rebuilt from its body with every finding of ``categories`` replaced by a
-        placeholder, wherever it stands (the strings are not scanned again)."""
+        placeholder, wherever it stands (the strings are not scanned again). A run of text parts
+        holding a split value becomes one part, so that the whole value is replaced. No
+        generated name is one the client wrote (see :meth:`Pseudonymizer.reserve`)."""
+        if self._reserved is None:
+            self._reserved = set().union(*map(names_in, self.strings))
+        pseudonymizer.reserve_names(self._reserved)
+        body = merge_runs(self.body, self.split_runs) if self.split_runs else self.body
         rewrite = TextRewriter(None, categories, pseudonymizer, scan=self.scan)
-        return with_body(self.request, map_strings(self.body, rewrite))
+        return with_body(self.request, map_strings(body, rewrite))

@@ -7,11 +7,14 @@ gets the same placeholder everywhere in the request; different values get differ
 Placeholders hold only ``<``, ``>``, capitals, digits and ``_``: no quote or backslash, so JSON
 strings (tool-call arguments) stay valid, and models copy them back reliably.
 
-The mapping lives only in the :class:`Pseudonymizer` (one per request, in memory). ``restore``
-puts the original values back in the model's answer; it also accepts the variants models
-produce: another case (``<email_1>``), one space inside the brackets (``< EMAIL_1 >``) and
-HTML-escaped brackets (``&lt;EMAIL_1&gt;``). :class:`StreamRestorer` does the same on a stream
-of chunks, holding back only a tail that could still become a placeholder.
+The mapping lives only in the :class:`Pseudonymizer` (one per request, in memory). Generated
+names never collide with text the client wrote: :meth:`Pseudonymizer.reserve` is given every
+string of the request first, and no name the client wrote in any accepted spelling (bracketed
+or bare, any case) is generated. ``restore`` puts the original values back in the model's
+answer wherever one of the spellings of :mod:`souverain.policy.placeholders` stands (``<EMAIL_1>``,
+``<email_1>``, ``< EMAIL 1 >``, ``&lt;EMAIL_1&gt;``, bare ``EMAIL_1``, ...), for generated names
+only. :class:`StreamRestorer` does the same on a stream of chunks, holding back only a tail that
+could still become a placeholder.
 """
 
 from __future__ import annotations
@@ -25,10 +28,17 @@ from typing import Any
 
 from souverain.detect import Finding, Scanner
 from souverain.detect.messages import iter_prompt_texts, iter_texts, map_prompt, map_texts
+from souverain.policy.placeholders import (
+    SPELLING_RE,
+    canonical,
+    could_grow,
+    max_spelling,
+    names_in,
+    starts,
+)
 
-PLACEHOLDER_RE = re.compile(r"(?:<|&lt;) ?([A-Za-z]+(?:_[A-Za-z]+)*_[0-9]+) ?(?:>|&gt;)", re.I)
-_OPENERS = ("<", "&LT;")
-_CLOSERS = (">", "&GT;")
+#: the accepted spellings of a placeholder (see :mod:`souverain.policy.placeholders`)
+PLACEHOLDER_RE = SPELLING_RE
 _NON_ALNUM_RE = re.compile(r"[\W_]+")
 _SPACES_RE = re.compile(r"\s+")
 _TEXTUAL = frozenset({"person_name", "email", "confidential_marker", "secret"})
@@ -56,6 +66,7 @@ class Pseudonymizer:
         self._by_value: dict[tuple[str, str], str] = {}
         self._originals: dict[str, str] = {}  # "EMAIL_1" -> first original spelling
         self._counters: Counter[str] = Counter()
+        self._reserved: set[str] = set()  # names the client wrote: never generated
         self._prefixes: frozenset[str] | None = None
 
     def __len__(self) -> int:
@@ -72,6 +83,17 @@ class Pseudonymizer:
         """Placeholder (``<EMAIL_1>``) -> original value. Sensitive: never log it."""
         return {f"<{k}>": v for k, v in self._originals.items()}
 
+    def reserve(self, texts: Iterable[str]) -> None:
+        """Never generate a name that one of ``texts`` (the request's strings, before any
+        placeholder is generated) holds in an accepted spelling: a client's ``<IBAN_1>``,
+        ``iban_1`` or ``&lt;IBAN_1&gt;`` stays the client's, and the answer's is left alone."""
+        for text in texts:
+            self._reserved |= names_in(text)
+
+    def reserve_names(self, names: Iterable[str]) -> None:
+        """Never generate these names (canonical: ``IBAN_1``)."""
+        self._reserved.update(names)
+
     def placeholder(self, finding: Finding, context: str = "") -> str:
         label = label_for(finding)
         key = (label, _normal(finding))
@@ -80,8 +102,8 @@ class Pseudonymizer:
             while True:
                 self._counters[label] += 1
                 name = f"{label}_{self._counters[label]}"
-                # never reuse a placeholder that the client itself wrote in the text
-                if f"<{name}>" not in context:
+                # never reuse a placeholder that the client itself wrote
+                if name not in self._reserved and f"<{name}>" not in context:
                     break
             self._by_value[key] = name
             self._originals[name] = finding.text
@@ -104,11 +126,11 @@ class Pseudonymizer:
     def restore(self, text: str, *, json_escape: bool = False) -> str:
         """Put the original values back. ``json_escape``: the text is the inside of a JSON
         string (tool-call arguments), so originals are escaped for it."""
-        if not self._originals or ("<" not in text and "&" not in text):
+        if not self._originals or not any(c in text for c in "<&_\\"):
             return text
 
         def sub(m: re.Match[str]) -> str:
-            original = self._originals.get(m.group(1).upper())
+            original = self._originals.get(canonical(m.group(1) or m.group(2)))
             if original is None:
                 return m.group()
             return json.dumps(original)[1:-1] if json_escape else original
@@ -123,22 +145,15 @@ class Pseudonymizer:
         return StreamRestorer(self, json_escape=json_escape)
 
     def longest_placeholder(self) -> int:
-        """Length of the longest accepted spelling of any placeholder (``&lt; K &gt;``)."""
-        return max((len(k) + 10 for k in self._originals), default=0)
+        """An upper bound on the length of any accepted spelling of any placeholder."""
+        return max((max_spelling(k) for k in self._originals), default=0)
 
     def could_start(self, tail: str) -> bool:
-        """Could ``tail`` (starting with ``<`` or ``&``) still grow into a known placeholder?"""
+        """Could ``tail`` (from a possible start to the end of the text so far) still grow
+        into an accepted spelling of a generated placeholder?"""
         if self._prefixes is None:
-            prefixes: set[str] = set()
-            for key in self._originals:
-                for opener in _OPENERS:
-                    for closer in _CLOSERS:
-                        for a in ("", " "):
-                            for b in ("", " "):
-                                form = f"{opener}{a}{key}{b}{closer}"
-                                prefixes.update(form[:i] for i in range(1, len(form)))
-            self._prefixes = frozenset(prefixes)
-        return tail.upper() in self._prefixes
+            self._prefixes = frozenset(k[:i] for k in self._originals for i in range(len(k) + 1))
+        return could_grow(tail, self._originals.keys(), self._prefixes)
 
 
 class StreamRestorer:
@@ -153,30 +168,32 @@ class StreamRestorer:
         self.p = pseudonymizer
         self.json_escape = json_escape
         self._buf = ""
+        self._prev = ""  # the last character sent
 
     def feed(self, chunk: str) -> str:
         buf = self._buf + chunk
         if not self.p._originals:
             self._buf = ""
             return buf
-        done = 0
-        for m in PLACEHOLDER_RE.finditer(buf):
-            done = m.end()
         hold = len(buf)
-        i = max(done, len(buf) - self.p.longest_placeholder())
-        while i < len(buf):
-            lt, amp = buf.find("<", i), buf.find("&", i)
-            i = min(x for x in (lt, amp, len(buf)) if x >= 0)
-            if i < len(buf) and self.p.could_start(buf[i:]):
+        for i in starts(buf, max(0, len(buf) - self.p.longest_placeholder())):
+            if self.p.could_start(buf[i:]):
                 hold = i
                 break
-            i += 1
         self._buf = buf[hold:]
-        return self.p.restore(buf[:hold], json_escape=self.json_escape)
+        return self._release(buf[:hold])
 
     def flush(self) -> str:
         rest, self._buf = self._buf, ""
-        return self.p.restore(rest, json_escape=self.json_escape)
+        return self._release(rest)
+
+    def _release(self, text: str) -> str:
+        # restored after the last character already sent: a bare name touching it (``MY_``
+        # sent, then ``IBAN_1``) is not a placeholder, exactly as in the whole text
+        prev = self._prev
+        if text:
+            self._prev = text[-1]
+        return self.p.restore(prev + text, json_escape=self.json_escape)[len(prev) :]
 
 
 @dataclass
@@ -236,6 +253,7 @@ def pseudonymize_messages(
     arguments). ``categories``: only findings of these (``personal_data``, ``secret``,
     ``confidential``); default all. The input is left untouched."""
     rewrite = TextRewriter(scanner, categories, pseudonymizer)
+    rewrite.pseudonymizer.reserve(iter_texts(messages))
     new = map_texts(messages, rewrite)
     return PseudonymizedRequest(new, rewrite.replaced, rewrite.pseudonymizer)
 
@@ -249,6 +267,7 @@ def pseudonymize_prompt(
 ) -> PseudonymizedRequest:
     """The same for a /v1/completions ``prompt`` (a string or a list of strings)."""
     rewrite = TextRewriter(scanner, categories, pseudonymizer)
+    rewrite.pseudonymizer.reserve(iter_prompt_texts(prompt))
     new = map_prompt(prompt, rewrite)
     return PseudonymizedRequest(new, rewrite.replaced, rewrite.pseudonymizer)
 
