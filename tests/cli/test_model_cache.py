@@ -4,6 +4,7 @@ writes (issue #16 item 6); a cached model is not written again."""
 from __future__ import annotations
 
 import io
+import itertools
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,7 @@ def test_first_start_writes_the_model_with_progress(
     path = embedded_model_path(lambda done, total, _: seen.append((done, total)))
     assert sha256_file(path) == expected_sha256() and path.is_relative_to(tmp_path)
     assert seen and seen[-1][0] == seen[-1][1] == path.stat().st_size
-    assert all(a[0] < b[0] for a, b in zip(seen, seen[1:], strict=False))  # bytes, as written
+    assert all(a[0] < b[0] for a, b in itertools.pairwise(seen))  # bytes, as written
     assert not list(tmp_path.rglob("*.partial"))
 
     path.unlink()
