@@ -297,8 +297,8 @@ def chat_tool_choice(req: ResponsesRequest, tools: list[dict[str, Any]] | None) 
     if choice == "required" or (isinstance(choice, dict) and choice.get("type") == "function"):
         if not tools:
             raise invalid("tool_choice", "a required or named tool choice needs 'tools'")
-        if choice == "required":
-            return choice
+        if not isinstance(choice, dict):
+            return choice  # "required"
         name = choice.get("name")
         if not isinstance(name, str) or not name:
             raise missing("tool_choice.name", "is required (the function's name)")

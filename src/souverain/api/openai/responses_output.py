@@ -155,11 +155,10 @@ def response_output(comp: Completion) -> tuple[str, dict[str, str] | None, list[
 class EventStream:
     """Frames events and keeps the output items, in order, as they open and close."""
 
-    def __init__(self, shape: ResponseShape):
-        self.shape = shape
+    def __init__(self) -> None:
         self.seq = 0
         self.output: list[dict[str, Any]] = []
-        #: the item being written (the last of ``output``), and its kind
+        #: the item being written (the last of ``output``), and, for a call, its chat index
         self.open: dict[str, Any] | None = None
         self.call_index: int | None = None
 
@@ -231,7 +230,8 @@ class EventStream:
 
     def close(self, status: str) -> list[bytes]:
         """Close the open item (``status``: completed or incomplete)."""
-        item, out = self.open, []
+        item = self.open
+        out: list[bytes] = []
         if item is None:
             return out
         if item["type"] == "message":
@@ -269,7 +269,7 @@ class EventStream:
 
 async def response_events(shape: ResponseShape, answer: Answer) -> AsyncIterator[bytes]:
     """The answer as the Responses API's typed events (see the module's docstring)."""
-    es = EventStream(shape)
+    es = EventStream()
     started = shape.body("in_progress", [])
     yield es.event("response.created", response=started)
     yield es.event("response.in_progress", response=started)
