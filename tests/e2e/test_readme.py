@@ -1,6 +1,7 @@
 """The README, run as a new user runs it (issue #16, Tests): from a clean checkout of what is
 committed, the serve command's ``souverain serve`` with no config, then every example of "Calling
-it" exactly as written (curl, the openai client, LangChain, embeddings), only the port changed
+it" exactly as written (curl, the openai client, LangChain, embeddings, responses), only the port
+changed
 from 8000 to a free one; the output each prints is checked."""
 
 from __future__ import annotations
@@ -114,7 +115,8 @@ def test_calling_it_examples_run_as_written(served: dict) -> None:
     calling = _section("Calling it")
     (curl,) = _blocks(calling, "sh")
     python = _blocks(calling, "python")
-    assert len(python) == 3  # openai, LangChain, embeddings (which uses the first's client)
+    # openai, LangChain, embeddings and responses (these two use the first's client)
+    assert len(python) == 4
     port = served["port"]
 
     reply = json.loads(_run(served, ["bash", "-c", _as_written(curl, port)]))
@@ -133,3 +135,6 @@ def test_calling_it_examples_run_as_written(served: dict) -> None:
     client = python[0].split("reply =")[0]  # the import and the client, as the README sets them
     vectors = _run(served, [sys.executable, "-c", _as_written(client + python[2], port)])
     assert vectors.strip() == "384"
+
+    answer = _run(served, [sys.executable, "-c", _as_written(client + python[3], port)])
+    assert answer.strip()  # the rivers, as a response's output_text
