@@ -1,8 +1,7 @@
 """The README, run as a new user runs it (issue #16, Tests): from a clean checkout of what is
 committed, the serve command's ``souverain serve`` with no config, then every example of "Calling
 it" exactly as written (curl, the openai client, LangChain, embeddings, responses), only the port
-changed
-from 8000 to a free one; the output each prints is checked."""
+changed from 8000 to a free one; the output each prints is checked."""
 
 from __future__ import annotations
 
