@@ -124,9 +124,9 @@ def test_calling_it_examples_run_as_written(served: dict) -> None:
     assert 0 < reply["usage"]["completion_tokens"] <= 32
 
     printed = _run(served, [sys.executable, "-c", _as_written(python[0], port)])
-    first, _, streamed = printed.partition("\n")
-    assert first.startswith("gemma-3-270m ") and "CompletionUsage(" in first
-    assert streamed.strip()  # the streamed rivers, token by token
+    # model, content (which may hold newlines), usage; then the streamed rivers, token by token
+    printed_as = re.fullmatch(r"gemma-3-270m .*?CompletionUsage\(.*?\)\n(.*)", printed, re.S)
+    assert printed_as is not None and printed_as.group(1).strip(), printed
 
     said = _run(served, [sys.executable, "-c", _as_written(python[1], port)])
     assert said.strip()
