@@ -244,3 +244,43 @@ async def test_a_backend_failure_mid_stream_is_response_failed(gw: Gateway) -> N
     assert [e.sequence_number for e in events] == list(range(len(events)))
     (row,) = gw.rows()
     assert (row["status"], row["operation"], row["stream"]) == ("failed", "responses", True)
+
+
+IMAGE = {"type": "input_image", "image_url": "https://example.org/cat.png"}
+CAPABILITY_GAPS: list[tuple[dict[str, Any], str, str]] = [
+    (
+        {"instructions": "Describe.", "input": [
+            {"role": "user", "content": "hi"},
+            {"role": "user", "content": [{"type": "input_text", "text": "this:"}, IMAGE]},
+        ]},
+        "input[1].content[1]",
+        "unsupported_parameter",
+    ),
+    (
+        {"input": [
+            {"role": "user", "content": "look"},
+            {"type": "function_call", "call_id": "c", "name": "f", "arguments": "{}"},
+            {"type": "function_call_output", "call_id": "c", "output": [IMAGE]},
+        ]},
+        "input[2].output[0]",
+        "unsupported_parameter",
+    ),
+    ({"text": {"format": {"type": "json_object"}}}, "text.format", "unsupported_parameter"),
+    ({"input": "many words " * 200}, "input", "context_length_exceeded"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("body", "param", "code"), CAPABILITY_GAPS)
+async def test_a_capability_gap_names_the_place_in_the_request(
+    gw: Gateway, body: dict[str, Any], param: str, code: str
+) -> None:
+    """Placement names chat places (``messages[2].content[1]``, ``response_format``); a
+    Responses client is told its own (``input[1].content[1]``, ``text.format``)."""
+    with pytest.raises(openai.BadRequestError) as info:
+        await gw.client.post(
+            "/responses", body={"model": "small", "input": "hi", **body}, cast_to=httpx.Response
+        )
+    err = info.value.body
+    assert (err["param"], err["code"]) == (param, code), err
+    assert "messages" not in err["message"] and "response_format" not in err["message"], err
+    assert gw.up.captured == []

@@ -1,6 +1,7 @@
 """A gateway for the Responses API tests: the real ASGI app with the official openai client in
 front of a capturing loopback OpenAI-compatible upstream (``tests/support/upstream.py``), the
-``chat`` (personal data allowed), ``block`` and ``pseudo`` use cases on it, and a SQLite ledger."""
+``chat`` (personal data allowed), ``block`` and ``pseudo`` use cases on it, ``small`` on the same
+upstream declared text-only, without JSON mode and with a 64-token context, and a SQLite ledger."""
 
 from __future__ import annotations
 
@@ -41,11 +42,17 @@ async def responses_gateway(tmp_path: Path) -> AsyncIterator[Gateway]:
             {
                 "site": {"country": "FR"},
                 "backends": [
-                    openai_upstream("remote", up.base_url, self_hosted=False, operator="Remote")
+                    openai_upstream("remote", up.base_url, self_hosted=False, operator="Remote"),
+                    openai_upstream(
+                        "small",
+                        up.base_url,
+                        capabilities={"media_input": [], "json_mode": False, "context_length": 64},
+                    ),
                 ],
                 "use_cases": [
                     {"name": "chat", "backends": ["remote"], "policy": {"personal_data": "allow"}},
                     {"name": "block", "backends": ["remote"], "policy": {"personal_data": "block"}},
+                    {"name": "small", "backends": ["small"]},
                     {
                         "name": "pseudo",
                         "backends": ["remote"],

@@ -13,6 +13,7 @@ refused with 400 ``unsupported_parameter`` naming the field."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import orjson
@@ -181,8 +182,14 @@ TOOL_ITEMS = (
 )
 
 
-def _item(item: Any, where: str, messages: list[dict[str, Any]]) -> None:
-    """Append input item ``item`` to the chat ``messages``."""
+#: where each chat message came from in the Responses request: (the item, the place of what
+#: became its content, None for a function call's assistant turn)
+Places = list[tuple[str, str | None]]
+
+
+def _item(item: Any, where: str, messages: list[dict[str, Any]], places: Places) -> None:
+    """Append input item ``item`` to the chat ``messages`` (and where it came from to
+    ``places``)."""
     if not isinstance(item, dict):
         raise invalid(where, "an input item must be an object")
     kind = item.get("type") or ("message" if "role" in item else None)
@@ -193,6 +200,7 @@ def _item(item: Any, where: str, messages: list[dict[str, Any]]) -> None:
         if "content" not in item:
             raise missing(f"{where}.content", "is required")
         messages.append({"role": role, "content": _content(item["content"], f"{where}.content")})
+        places.append((where, f"{where}.content"))
     elif kind == "function_call":
         arguments = item.get("arguments")
         if isinstance(arguments, dict):  # some clients send the object itself
@@ -210,6 +218,7 @@ def _item(item: Any, where: str, messages: list[dict[str, Any]]) -> None:
             last.setdefault("tool_calls", []).append(call)
         else:
             messages.append({"role": "assistant", "tool_calls": [call]})
+            places.append((where, None))
     elif kind == "function_call_output":
         if "output" not in item:
             raise missing(f"{where}.output", "is required (a string or content parts)")
@@ -220,6 +229,7 @@ def _item(item: Any, where: str, messages: list[dict[str, Any]]) -> None:
                 "content": _content(item["output"], f"{where}.output"),
             }
         )
+        places.append((where, f"{where}.output"))
     elif kind == "item_reference":
         raise unsupported(where, f"item references: {STATELESS}")
     elif kind == "reasoning":
@@ -240,17 +250,21 @@ def _item(item: Any, where: str, messages: list[dict[str, Any]]) -> None:
         )
 
 
-def chat_messages(req: ResponsesRequest) -> list[dict[str, Any]]:
+def chat_messages(req: ResponsesRequest, places: Places | None = None) -> list[dict[str, Any]]:
+    """The chat messages ``req`` means; ``places`` gets where each came from."""
     messages: list[dict[str, Any]] = []
+    places = [] if places is None else places
     if req.instructions:
         messages.append({"role": "system", "content": req.instructions})
+        places.append(("instructions", "instructions"))
     if isinstance(req.input, str):
         messages.append({"role": "user", "content": req.input})
+        places.append(("input", "input"))
         return messages
     if not req.input:
         raise invalid("input", "must not be empty (a string or a list of items)")
     for i, item in enumerate(req.input):
-        _item(item, f"input[{i}]", messages)
+        _item(item, f"input[{i}]", messages, places)
     if not any(m["role"] != "system" for m in messages):
         raise invalid("input", "needs a message or a function call output beside instructions")
     return messages
@@ -340,13 +354,13 @@ def chat_response_format(req: ResponsesRequest) -> dict[str, Any] | None:
     }
 
 
-def chat_body(req: ResponsesRequest) -> dict[str, Any]:
-    """The chat completions body that ``req`` means."""
+def chat_body(req: ResponsesRequest, places: Places | None = None) -> dict[str, Any]:
+    """The chat completions body that ``req`` means (``places``: see :func:`chat_messages`)."""
     check_stateless(req)
     tools = chat_tools(req)
     body: dict[str, Any] = {
         "model": req.model,
-        "messages": chat_messages(req),
+        "messages": chat_messages(req, places),
         "max_tokens": req.max_output_tokens,
         "temperature": req.temperature,
         "top_p": req.top_p,
@@ -358,27 +372,69 @@ def chat_body(req: ResponsesRequest) -> dict[str, Any]:
     return {k: v for k, v in body.items() if v is not None}
 
 
-def generation_request(req: ResponsesRequest, request_id: str) -> GenerationRequest:
+def generation_request(
+    req: ResponsesRequest, request_id: str, places: Places | None = None
+) -> GenerationRequest:
     """The backend request: built by the chat builder from the chat body ``req`` means."""
-    body = chat_body(req)
+    places = [] if places is None else places
+    body = chat_body(req, places)
     try:
         chat = ChatCompletionRequest.model_validate(body)
     except ValidationError as exc:  # the translation above checked the shapes: a bug if here
         first = exc.errors()[0]
         raise invalid("input", str(first.get("msg", "invalid value"))) from None
-    return chat_request(chat, request_id)
+    try:
+        return chat_request(chat, request_id)
+    except APIError as err:
+        raise in_request_terms(err, places) from None
+
+
+#: chat parameters and the Responses fields they come from
+CHAT_PARAMS = {
+    "messages": "input",
+    "response_format": "text.format",
+    "max_tokens": "max_output_tokens",
+}
+_MESSAGE_PARAM = re.compile(r"messages\[(\d+)\](.*)")
+
+
+def request_param(param: str | None, places: Places) -> str | None:
+    """A chat parameter (``messages[2].content[1]``) named as the Responses request has it
+    (``input[1].content[1]``)."""
+    if param is None:
+        return None
+    m = _MESSAGE_PARAM.fullmatch(param)
+    if m is None:
+        return CHAT_PARAMS.get(param, param)
+    k, rest = int(m[1]), m[2]
+    if k >= len(places):
+        return "input"
+    item, content = places[k]
+    if content is not None and rest.startswith(".content"):
+        return content + rest.removeprefix(".content")
+    return item
+
+
+def in_request_terms(err: APIError, places: Places) -> APIError:
+    """``err`` with its ``param`` (and the message's mention of it) in the request's terms."""
+    param = request_param(err.param, places)
+    if err.param and param != err.param:
+        err.message = err.message.replace(err.param, param or "")
+        err.param = param
+    return err
 
 
 # -- the endpoint ------------------------------------------------------------------------------
 async def respond(runtime: Runtime, principal: Principal, wire: ResponsesRequest) -> Response:
     request_id = new_request_id("response")
     stream = bool(wire.stream)
+    places: Places = []
     use_case, greq, admission = await admitted(
         runtime,
         principal,
         request_id=request_id,
         model=wire.model,
-        build=lambda: generation_request(wire, request_id),
+        build=lambda: generation_request(wire, request_id, places),
         operation=OPERATION,
         stream=stream,
     )
@@ -386,9 +442,9 @@ async def respond(runtime: Runtime, principal: Principal, wire: ResponsesRequest
     try:
         answer = await runtime.pipeline.open(ctx, greq)
     except Refusal as ref:
-        raise refusal_error(ref, use_case.name, request_id) from None
+        raise in_request_terms(refusal_error(ref, use_case.name, request_id), places) from None
     except BackendError as exc:
-        raise backend_error(exc, use_case.name, request_id) from None
+        raise in_request_terms(backend_error(exc, use_case.name, request_id), places) from None
     headers = {**answer_headers(answer, use_case.name), **admission.headers()}
     shape = ResponseShape(wire, request_id, answer.backend_name)
     if stream:
@@ -400,7 +456,7 @@ async def respond(runtime: Runtime, principal: Principal, wire: ResponsesRequest
     try:
         comp = await answer.finish_completion()
     except BackendError as exc:
-        raise backend_error(exc, use_case.name, request_id) from None
+        raise in_request_terms(backend_error(exc, use_case.name, request_id), places) from None
     except Refusal as ref:  # the row could not be written: the answer is withheld
         raise refusal_error(ref, use_case.name, request_id) from None
     finally:
