@@ -21,6 +21,17 @@ from pydantic import BaseModel
 RequestKind = Literal["chat", "completion", "embedding"]
 
 
+#: Request parameters a backend may or may not honour (``Capabilities.params``): one a request
+#: sets (to other than its neutral value) excludes a backend that does not declare it, so it is
+#: never silently ignored (a 400 ``unsupported_parameter`` where no candidate honours it).
+OPTIONAL_PARAMS: tuple[str, ...] = (
+    "seed",
+    "presence_penalty",
+    "frequency_penalty",
+    "logit_bias",
+)
+
+
 #: the kind of input each non-text content part type carries (``image_url`` -> image, ...)
 PART_MEDIA: dict[str, str] = {
     "image_url": "image",
@@ -54,6 +65,8 @@ class Capabilities:
     shortens_embeddings: bool = False
     #: the kinds of non-text content parts it reads (:data:`MEDIA_KINDS`); none: text only
     media_input: frozenset[str] = frozenset()
+    #: the :data:`OPTIONAL_PARAMS` it honours
+    params: frozenset[str] = frozenset(OPTIONAL_PARAMS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +109,9 @@ GENERATION_PARAMS: tuple[str, ...] = (
     "tools",
     "tool_choice",
     "parallel_tool_calls",
+    "presence_penalty",
+    "frequency_penalty",
+    "logit_bias",
 )
 
 
@@ -126,6 +142,12 @@ class GenerationRequest:
     tool_choice: Any = None
     #: False: at most one tool call in the answer (None: the backend's default, several allowed)
     parallel_tool_calls: bool | None = None
+    presence_penalty: float | None = None
+    frequency_penalty: float | None = None
+    #: token id (as a string, as OpenAI sends it) -> bias added to its logit, -100..100
+    logit_bias: dict[str, float] | None = None
+    #: the client's end-user id: client text, sent upstream (and so scanned) like the rest
+    user: str | None = None
     #: embeddings: the inputs, strings or token arrays (one vector each)
     input: list[str] | list[list[int]] | None = None
     #: embeddings: the vector length the client asked for
@@ -138,6 +160,10 @@ class GenerationRequest:
         """Its :data:`GENERATION_PARAMS` that are set (None and an empty ``stop`` left out)."""
         values = {name: getattr(self, name) for name in GENERATION_PARAMS}
         return {k: v for k, v in values.items() if v is not None and not (k == "stop" and not v)}
+
+    def optional_params(self) -> tuple[str, ...]:
+        """The :data:`OPTIONAL_PARAMS` this request sets to other than their neutral value."""
+        return tuple(p for p in OPTIONAL_PARAMS if getattr(self, p) not in (None, 0, {}))
 
     def uses_tools(self) -> bool:
         """Tools the model may call: ``tool_choice: "none"`` means it answers in text."""

@@ -61,6 +61,11 @@ _END = object()
 GGUF_MAGIC = b"GGUF"
 
 
+class InvalidLogitBias(BackendRejected):
+    code = "invalid_value"
+    param = "logit_bias"
+
+
 class LlamaCppConfig(BackendConfigBase):
     type: Literal["llamacpp"]
     model: str = Field(description="path to a .gguf file, or 'embedded'")
@@ -372,6 +377,7 @@ class LlamaCppBackend(Backend):
     # -- generation ---------------------------------------------------------------------------------
     async def stream(self, request: GenerationRequest) -> AsyncIterator[StreamEvent]:
         tools = tool_plan(self.name, request)  # a schema it cannot enforce: 400 before queueing
+        self._check_logit_bias(request)
         self._enter_queue()
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[Any] = asyncio.Queue()
@@ -456,6 +462,33 @@ class LlamaCppBackend(Backend):
             out += self._text_tokens(piece[1:])
         return out
 
+    def _check_logit_bias(self, req: GenerationRequest) -> None:
+        """``logit_bias`` names tokens of this model's vocabulary (400 before queueing)."""
+        if not req.logit_bias or self._llm is None:
+            return
+        vocab = self._llm.n_vocab()
+        bad = next((k for k in req.logit_bias if int(k) >= vocab), None)
+        if bad is not None:
+            raise InvalidLogitBias(
+                self.name, f"logit_bias: token id {bad} is outside this model's 0..{vocab - 1}"
+            )
+
+    def _logit_bias(self, req: GenerationRequest) -> Any:
+        """``logit_bias`` as a llama.cpp logits processor (added to the raw logits, before the
+        penalties, the grammar and sampling, as llama-cpp-python's own completion does)."""
+        if not req.logit_bias:
+            return None
+        from llama_cpp import LogitsProcessorList
+
+        ids = [int(k) for k in req.logit_bias]
+        biases = [float(v) for v in req.logit_bias.values()]
+
+        def bias(input_ids: Any, scores: Any) -> Any:
+            scores[ids] += biases
+            return scores
+
+        return LogitsProcessorList([bias])
+
     def _grammar(self, req: GenerationRequest) -> Any:
         rf = req.response_format or {}
         if rf.get("type") == "json_object":
@@ -495,8 +528,9 @@ class LlamaCppBackend(Backend):
             top_k=40,
             min_p=0.05,
             repeat_penalty=1.0,
-            frequency_penalty=float(req.extra.get("frequency_penalty") or 0.0),
-            presence_penalty=float(req.extra.get("presence_penalty") or 0.0),
+            frequency_penalty=req.frequency_penalty or 0.0,
+            presence_penalty=req.presence_penalty or 0.0,
+            logits_processor=self._logit_bias(req),
             grammar=grammar,
             reset=True,
         )

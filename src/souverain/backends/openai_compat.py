@@ -19,10 +19,11 @@ from typing import Any, Literal
 
 import aiohttp
 import orjson
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from souverain.backends.base import (
     MEDIA_KINDS,
+    OPTIONAL_PARAMS,
     Backend,
     BackendBadResponse,
     BackendError,
@@ -78,6 +79,16 @@ class DeclaredCapabilities(Strict):
     media_input: list[Literal["image", "audio", "file", "video"]] = Field(
         default_factory=lambda: list(MEDIA_KINDS)
     )
+    #: optional request parameters it honours (forwarded); one it does not is a 400
+    params: list[str] = Field(default_factory=lambda: list(OPTIONAL_PARAMS))
+
+    @field_validator("params")
+    @classmethod
+    def _params(cls, v: list[str]) -> list[str]:
+        unknown = [p for p in v if p not in OPTIONAL_PARAMS]
+        if unknown:
+            raise ValueError(f"unknown {unknown}; the optional parameters: {list(OPTIONAL_PARAMS)}")
+        return v
 
 
 class OpenAIConfig(BackendConfigBase):
@@ -142,6 +153,7 @@ class OpenAIBackend(Backend):
             embedding_dimensions=c.embedding_dimensions,
             shortens_embeddings=c.shortens_embeddings or c.embedding_dimensions is None,
             media_input=frozenset(c.media_input),
+            params=frozenset(c.params),
         )
 
     def _api_key(self) -> str | None:

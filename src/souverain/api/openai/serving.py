@@ -14,6 +14,7 @@ from souverain.api.auth import Principal
 from souverain.api.errors import APIError, error_body
 from souverain.api.openai import early
 from souverain.api.openai.early import new_request_id
+from souverain.api.openai.params import check_documented
 from souverain.api.openai.protocol import (
     ChatCompletionRequest,
     CompletionRequest,
@@ -103,6 +104,7 @@ def check_common(req: ChatCompletionRequest | CompletionRequest) -> None:
 
 def chat_request(req: ChatCompletionRequest, request_id: str) -> GenerationRequest:
     check_common(req)
+    check_documented(req.model_extra or {})
     if req.logprobs or req.top_logprobs:
         raise _unsupported("logprobs", "logprobs are not supported")
     messages = [

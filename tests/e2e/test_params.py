@@ -1,0 +1,161 @@
+"""OpenAI's optional chat parameters (issue #13 item 5): forwarded to an OpenAI-compatible
+upstream when it honours them (after the egress scan: ``user`` is client text), a 400
+``unsupported_parameter`` naming the one a backend cannot honour, honoured by llama.cpp
+(``logit_bias``, penalties, ``seed``), and the documented ones no backend here gives refused
+rather than ignored. A real gateway on loopback with a capturing upstream, and the real embedded
+model in process, through the official openai client."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import httpx
+import openai
+import pytest
+
+from souverain.api.app import create_app
+from souverain.config import parse_config
+from tests.support.configs import embedded
+from tests.support.egress import egress_gateway
+
+HI = [{"role": "user", "content": "hello"}]
+TOOL = {"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}
+
+
+@pytest.fixture(scope="module")
+def full(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[openai.OpenAI, Any]]:
+    with egress_gateway(tmp_path_factory.mktemp("params")) as (base, up, _):
+        yield openai.OpenAI(base_url=base, api_key="x", max_retries=0), up
+
+
+@pytest.fixture(scope="module")
+def seed_only(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[openai.OpenAI, Any]]:
+    caps = {"capabilities": {"params": ["seed"]}}
+    with egress_gateway(tmp_path_factory.mktemp("params-seed"), **caps) as (base, up, _):
+        yield openai.OpenAI(base_url=base, api_key="x", max_retries=0), up
+
+
+def test_the_upstream_gets_what_it_honours(full: tuple[openai.OpenAI, Any]) -> None:
+    client, up = full
+    before = len(up.captured)
+    client.chat.completions.create(
+        model="pseudo",
+        messages=HI,
+        max_tokens=4,
+        logit_bias={"1234": -5, "42": 2.5},
+        presence_penalty=0.5,
+        frequency_penalty=0.25,
+        seed=3,
+        user="jean.dupont@example.fr",
+        tools=[TOOL],
+        parallel_tool_calls=False,
+    )
+    body = json.loads(up.captured[before])
+    assert body["logit_bias"] == {"1234": -5, "42": 2.5}
+    assert (body["presence_penalty"], body["frequency_penalty"], body["seed"]) == (0.5, 0.25, 3)
+    assert body["parallel_tool_calls"] is False
+    # user is client text: scanned like the rest, so the e-mail address left as a placeholder
+    assert body["user"].startswith("<EMAIL_") and "dupont" not in up.captured[before].decode()
+
+
+@pytest.mark.parametrize(
+    "param,value",
+    [("logit_bias", {"1234": -5}), ("presence_penalty", 0.5), ("frequency_penalty", -1.0)],
+)
+def test_a_parameter_the_upstream_lacks_is_a_400(
+    seed_only: tuple[openai.OpenAI, Any], param: str, value: Any
+) -> None:
+    client, up = seed_only
+    before = len(up.captured)
+    with pytest.raises(openai.BadRequestError) as err:
+        client.chat.completions.create(model="pseudo", messages=HI, max_tokens=4, **{param: value})
+    body = err.value.body
+    assert body["code"] == "unsupported_parameter" and body["param"] == param, body
+    assert f"remote: does not support {param}" in body["message"]
+    assert len(up.captured) == before  # nothing left
+    # its neutral value asks for nothing: served
+    neutral = {} if param == "logit_bias" else 0
+    client.chat.completions.create(model="pseudo", messages=HI, max_tokens=4, **{param: neutral})
+    client.chat.completions.create(model="pseudo", messages=HI, max_tokens=4, seed=1)
+    assert len(up.captured) == before + 2
+
+
+@pytest.mark.parametrize(
+    "extra,param",
+    [
+        ({"functions": [{"name": "f", "parameters": {}}]}, "functions"),
+        ({"function_call": "auto"}, "function_call"),
+        ({"store": True}, "store"),
+        ({"modalities": ["text", "audio"]}, "modalities"),
+        ({"audio": {"voice": "alloy", "format": "wav"}}, "audio"),
+        ({"prediction": {"type": "content", "content": "x"}}, "prediction"),
+        ({"web_search_options": {}}, None),  # empty: asks for nothing
+        ({"web_search_options": {"search_context_size": "low"}}, "web_search_options"),
+        ({"reasoning_effort": "low"}, "reasoning_effort"),
+        ({"service_tier": "flex"}, "service_tier"),
+        ({"logit_bias": {"abc": 1}}, "logit_bias"),
+        ({"logit_bias": {"12": 101}}, "logit_bias"),
+        ({"store": False, "service_tier": "auto", "metadata": {"a": "b"}}, None),
+    ],
+)
+def test_documented_parameters_no_backend_gives_are_refused(
+    full: tuple[openai.OpenAI, Any], extra: dict[str, Any], param: str | None
+) -> None:
+    client, _ = full
+    call = {"model": "pseudo", "messages": HI, "max_tokens": 4, "extra_body": extra}
+    if param is None:
+        client.chat.completions.create(**call)
+        return
+    with pytest.raises(openai.BadRequestError) as err:
+        client.chat.completions.create(**call)
+    assert err.value.body["param"] == param, err.value.body
+    assert err.value.body["code"] in ("unsupported_parameter", "invalid_value")
+
+
+# -- llama.cpp honours logit_bias ------------------------------------------------------------------
+@pytest.fixture
+async def local() -> AsyncIterator[tuple[openai.AsyncOpenAI, Any]]:
+    cfg = parse_config(
+        {"backends": [embedded("local")], "use_cases": [{"name": "default", "backends": ["local"]}]}
+    )
+    app = create_app(cfg)
+    runtime = app.state.runtime
+    await runtime.start(wait=True)
+    backend = runtime.backends["local"]
+    assert backend.is_healthy(), backend.unhealthy_reason()
+    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw/v1")
+    async with openai.AsyncOpenAI(
+        base_url="http://gw/v1", api_key="x", http_client=http, max_retries=0
+    ) as client:
+        yield client, backend
+    await runtime.close()
+
+
+@pytest.mark.slow
+async def test_logit_bias_steers_the_embedded_model(local: tuple[openai.AsyncOpenAI, Any]) -> None:
+    client, backend = local
+    llm = backend._llm
+    prompt = "The capital of France is"
+
+    async def complete(**kw: Any) -> str:
+        r = await client.completions.create(
+            model="default", prompt=prompt, max_tokens=3, temperature=0, **kw
+        )
+        return r.choices[0].text
+
+    greedy = await complete()
+    first = llm.tokenize(greedy.encode(), add_bos=False)[0]
+    # -100 on the token greedy decoding picks: it is never picked
+    banned = await complete(logit_bias={str(first): -100})
+    assert banned and llm.tokenize(banned.encode(), add_bos=False)[0] != first
+    # +100 on one token: it is all the model says
+    zebra = llm.tokenize(b" zebra", add_bos=False)[0]
+    piece = llm.detokenize([zebra]).decode()
+    forced = await complete(logit_bias={str(zebra): 100})
+    assert forced == piece * 3, (forced, piece)
+    # an id outside the vocabulary: 400 naming logit_bias, before anything is generated
+    with pytest.raises(openai.BadRequestError) as err:
+        await complete(logit_bias={str(llm.n_vocab() + 5): 1})
+    assert err.value.body["param"] == "logit_bias" and err.value.body["code"] == "invalid_value"
