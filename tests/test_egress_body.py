@@ -33,6 +33,8 @@ def full_request() -> GenerationRequest:
         "dimensions": 64,
         "presence_penalty": 0.1,
         "frequency_penalty": 0.2,
+        "logprobs": True,
+        "top_logprobs": 2,
         "extra": {"top_k": 5},  # a field GenerationRequest does not name
         "request_id": "r",
     }

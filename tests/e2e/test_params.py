@@ -159,3 +159,89 @@ async def test_logit_bias_steers_the_embedded_model(local: tuple[openai.AsyncOpe
     with pytest.raises(openai.BadRequestError) as err:
         await complete(logit_bias={str(llm.n_vocab() + 5): 1})
     assert err.value.body["param"] == "logit_bias" and err.value.body["code"] == "invalid_value"
+
+
+# -- logprobs ----------------------------------------------------------------------------------
+@pytest.mark.slow
+async def test_logprobs_from_the_embedded_model(local: tuple[openai.AsyncOpenAI, Any]) -> None:
+    client, _ = local
+    call = {
+        "model": "default",
+        "messages": [{"role": "user", "content": "Name a colour."}],
+        "max_tokens": 4,
+        "temperature": 0,
+    }
+    reply = await client.chat.completions.create(**call, logprobs=True, top_logprobs=3)
+    choice = reply.choices[0]
+    entries = choice.logprobs.content
+    assert entries and len(entries) <= 4
+    assert "".join(e.token for e in entries).lstrip() == choice.message.content
+    for e in entries:
+        assert e.logprob <= 0 and bytes(e.bytes).decode("utf-8", "replace") == e.token
+        tops = [t.logprob for t in e.top_logprobs]
+        assert len(tops) == 3 and tops == sorted(tops, reverse=True)
+        # greedy decoding picks the likeliest token: the first alternative is the token itself
+        assert (e.top_logprobs[0].token, e.top_logprobs[0].logprob) == (e.token, e.logprob)
+    # streamed: the same entries, spread over the chunks
+    streamed = []
+    async for chunk in await client.chat.completions.create(**call, logprobs=True, stream=True):
+        if chunk.choices and chunk.choices[0].logprobs:
+            streamed.extend(chunk.choices[0].logprobs.content)
+    assert [e.token for e in streamed] == [e.token for e in entries]
+    # (llama.cpp's sums differ in the last digits from one evaluation to the next)
+    assert all(abs(a.logprob - b.logprob) < 0.05 for a, b in zip(streamed, entries, strict=True))
+    assert all(e.top_logprobs == [] for e in streamed)
+    # none asked: none given
+    plain = await client.chat.completions.create(**call)
+    assert plain.choices[0].logprobs is None
+    # completions: the legacy lists, logprobs: n alternatives at each position
+    comp = await client.completions.create(
+        model="default", prompt="One, two,", max_tokens=3, temperature=0, logprobs=2
+    )
+    lp = comp.choices[0].logprobs
+    assert "".join(lp.tokens) == comp.choices[0].text
+    assert len(lp.token_logprobs) == len(lp.tokens) == len(lp.top_logprobs)
+    assert all(len(alts) == 2 for alts in lp.top_logprobs)
+    assert lp.text_offset[0] == 0
+
+
+def test_logprobs_are_forwarded_in_each_api_spelling(full: tuple[openai.OpenAI, Any]) -> None:
+    client, up = full
+    before = len(up.captured)
+    client.chat.completions.create(
+        model="pseudo", messages=HI, max_tokens=4, logprobs=True, top_logprobs=2
+    )
+    client.completions.create(model="pseudo", prompt="hello", max_tokens=4, logprobs=3)
+    chat, comp = (json.loads(b) for b in up.captured[before:])
+    assert (chat["logprobs"], chat["top_logprobs"]) == (True, 2)
+    assert comp["logprobs"] == 3 and "top_logprobs" not in comp
+
+
+def test_logprobs_on_an_upstream_that_lacks_them(seed_only: tuple[openai.OpenAI, Any]) -> None:
+    client, _ = seed_only
+    with pytest.raises(openai.BadRequestError) as err:
+        client.chat.completions.create(model="pseudo", messages=HI, max_tokens=4, logprobs=True)
+    assert err.value.body["param"] == "logprobs"
+    assert err.value.body["code"] == "unsupported_parameter"
+
+
+def test_an_upstreams_logprobs_are_read_in_both_spellings() -> None:
+    from souverain.backends.openai_compat import _logprobs
+
+    entry = {"token": "Hi", "logprob": -0.1, "bytes": [72, 105], "top_logprobs": []}
+    assert _logprobs({"logprobs": {"content": [entry]}}, "chat") == [entry]
+    legacy = {
+        "logprobs": {
+            "tokens": ["Hi", "!"],
+            "token_logprobs": [-0.1, -2.0],
+            "top_logprobs": [{"Hi": -0.1, "Hello": -3.0}, {"!": -2.0}],
+            "text_offset": [0, 2],
+        }
+    }
+    got = _logprobs(legacy, "completion")
+    assert [(e["token"], e["logprob"]) for e in got] == [("Hi", -0.1), ("!", -2.0)]
+    assert got[0]["top_logprobs"][1] == {
+        "token": "Hello",
+        "logprob": -3.0,
+        "bytes": [72, 101, 108, 108, 111],
+    }

@@ -29,6 +29,7 @@ OPTIONAL_PARAMS: tuple[str, ...] = (
     "presence_penalty",
     "frequency_penalty",
     "logit_bias",
+    "logprobs",
 )
 
 
@@ -112,6 +113,7 @@ GENERATION_PARAMS: tuple[str, ...] = (
     "presence_penalty",
     "frequency_penalty",
     "logit_bias",
+    "logprobs",
 )
 
 
@@ -148,6 +150,10 @@ class GenerationRequest:
     logit_bias: dict[str, float] | None = None
     #: the client's end-user id: client text, sent upstream (and so scanned) like the rest
     user: str | None = None
+    #: the log probability of each generated token, and of the ``top_logprobs`` likeliest
+    #: alternatives at each position (0-20; a completion's ``logprobs: n`` is this ``n``)
+    logprobs: bool | None = None
+    top_logprobs: int | None = None
     #: embeddings: the inputs, strings or token arrays (one vector each)
     input: list[str] | list[list[int]] | None = None
     #: embeddings: the vector length the client asked for
@@ -230,6 +236,9 @@ class StreamEvent:
     tool_calls: list[dict[str, Any]] | None = None
     finish_reason: str | None = None
     usage: Usage | None = None
+    #: with ``logprobs``: one entry per token of this piece, as OpenAI's chat
+    #: ``logprobs.content`` (``token``, ``logprob``, ``bytes``, ``top_logprobs``)
+    logprobs: list[dict[str, Any]] | None = None
 
 
 @dataclass(slots=True)
@@ -238,6 +247,7 @@ class Completion:
     finish_reason: str
     usage: Usage
     tool_calls: list[dict[str, Any]] | None = None
+    logprobs: list[dict[str, Any]] | None = None
 
 
 @dataclass(slots=True)
@@ -420,9 +430,12 @@ class Backend(abc.ABC):
     async def complete(self, request: GenerationRequest) -> Completion:
         parts: list[str] = []
         tool_calls: list[dict[str, Any]] = []
+        logprobs: list[dict[str, Any]] | None = [] if request.logprobs else None
         finish = "stop"
         usage = Usage()
         async for event in self.stream(request):
+            if event.logprobs and logprobs is not None:
+                logprobs.extend(event.logprobs)
             if event.text:
                 parts.append(event.text)
             if event.tool_calls:
@@ -431,7 +444,7 @@ class Backend(abc.ABC):
                 finish = event.finish_reason
             if event.usage:
                 usage = event.usage
-        return Completion("".join(parts), finish, usage, tool_calls or None)
+        return Completion("".join(parts), finish, usage, tool_calls or None, logprobs)
 
     async def embed(self, request: GenerationRequest) -> Embeddings:
         """One vector per ``request.input`` (backends with ``capabilities.embeddings``)."""

@@ -30,6 +30,7 @@ NUMERIC = frozenset(
         "dimensions",
         "presence_penalty",
         "frequency_penalty",
+        "top_logprobs",
     }
 )
 

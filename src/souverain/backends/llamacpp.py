@@ -43,6 +43,7 @@ from souverain.backends.base import (
     check_token_ids,
 )
 from souverain.backends.llamacpp_grammar import JsonBrackets
+from souverain.backends.llamacpp_sampling import LogprobRecorder, logit_bias_processor
 from souverain.backends.llamacpp_tools import (
     CallCollector,
     ToolPlan,
@@ -473,22 +474,6 @@ class LlamaCppBackend(Backend):
                 self.name, f"logit_bias: token id {bad} is outside this model's 0..{vocab - 1}"
             )
 
-    def _logit_bias(self, req: GenerationRequest) -> Any:
-        """``logit_bias`` as a llama.cpp logits processor (added to the raw logits, before the
-        penalties, the grammar and sampling, as llama-cpp-python's own completion does)."""
-        if not req.logit_bias:
-            return None
-        from llama_cpp import LogitsProcessorList
-
-        ids = [int(k) for k in req.logit_bias]
-        biases = [float(v) for v in req.logit_bias.values()]
-
-        def bias(input_ids: Any, scores: Any) -> Any:
-            scores[ids] += biases
-            return scores
-
-        return LogitsProcessorList([bias])
-
     def _grammar(self, req: GenerationRequest) -> Any:
         rf = req.response_format or {}
         if rf.get("type") == "json_object":
@@ -521,6 +506,7 @@ class LlamaCppBackend(Backend):
         import llama_cpp
 
         llm = self._llm
+        recorder = LogprobRecorder(llm, req.top_logprobs or 0) if req.logprobs else None
         generator = llm.generate(
             tokens,
             temp=1.0 if req.temperature is None else req.temperature,
@@ -530,7 +516,7 @@ class LlamaCppBackend(Backend):
             repeat_penalty=1.0,
             frequency_penalty=req.frequency_penalty or 0.0,
             presence_penalty=req.presence_penalty or 0.0,
-            logits_processor=self._logit_bias(req),
+            logits_processor=logit_bias_processor(req.logit_bias),
             grammar=grammar,
             reset=True,
         )
@@ -545,6 +531,8 @@ class LlamaCppBackend(Backend):
                     progress.finish = "stop"
                     break
                 progress.n_out += 1
+                if recorder is not None and token not in self._never_text_ids:
+                    progress.logprobs.append(recorder.entry(token))
                 if token not in self._never_text_ids:  # <start_of_image> and the like
                     piece = decoder.decode(llm.detokenize([token]))
                     if piece:
@@ -645,16 +633,23 @@ class LlamaCppBackend(Backend):
                 break
             hold = _held_suffix(pending, stops) if stops else 0
             if len(pending) > hold:
-                emit(StreamEvent(text=pending[: len(pending) - hold]))
+                emit(StreamEvent(text=pending[: len(pending) - hold], logprobs=progress.take()))
                 pending = pending[len(pending) - hold :]
-        if pending:
-            emit(StreamEvent(text=pending))
+        if pending:  # the tokens of a stop sequence cut off: their entries are left out
+            emit(StreamEvent(text=pending, logprobs=progress.take()))
         return False
 
 
 class _Progress:
-    __slots__ = ("finish", "n_out")
+    __slots__ = ("finish", "logprobs", "n_out")
 
     def __init__(self) -> None:
         self.n_out = 0
         self.finish = "length"
+        #: logprobs entries of the tokens not sent yet
+        self.logprobs: list[dict[str, Any]] = []
+
+    def take(self) -> list[dict[str, Any]] | None:
+        """The entries so far, for the text being sent (None without logprobs)."""
+        out, self.logprobs = self.logprobs, []
+        return out or None

@@ -171,7 +171,7 @@ class ChatCompletionRequest(SamplingParams):
     tool_choice: Literal["none", "auto", "required"] | NamedToolChoice | None = None
     parallel_tool_calls: bool | None = None
     logprobs: bool | None = None
-    top_logprobs: int | None = None
+    top_logprobs: int | None = Field(None, ge=0, le=20)
 
     def generation_params(self) -> dict[str, Any]:
         rf = self.response_format
@@ -190,7 +190,7 @@ class CompletionRequest(SamplingParams):
     echo: bool | None = False
     suffix: str | None = None
     best_of: int | None = None
-    logprobs: int | None = None
+    logprobs: int | None = Field(None, ge=0, le=5)
 
 
 def as_dicts(value: Any) -> Any:
