@@ -11,12 +11,12 @@ import json
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-import httpx
 import openai
 import pytest
 
 from souverain.api.app import create_app
 from souverain.config import parse_config
+from tests.support.asgi import openai_client
 from tests.support.configs import embedded
 from tests.support.egress import egress_gateway
 
@@ -125,10 +125,7 @@ async def local() -> AsyncIterator[tuple[openai.AsyncOpenAI, Any]]:
     await runtime.start(wait=True)
     backend = runtime.backends["local"]
     assert backend.is_healthy(), backend.unhealthy_reason()
-    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw/v1")
-    async with openai.AsyncOpenAI(
-        base_url="http://gw/v1", api_key="x", http_client=http, max_retries=0
-    ) as client:
+    async with openai_client(app) as client:
         yield client, backend
     await runtime.close()
 
