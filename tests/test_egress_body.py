@@ -31,7 +31,11 @@ def full_request() -> GenerationRequest:
         "tool_choice": "auto",
         "input": ["i"],
         "dimensions": 64,
-        "extra": {"presence_penalty": 0.1},
+        "presence_penalty": 0.1,
+        "frequency_penalty": 0.2,
+        "logprobs": True,
+        "top_logprobs": 2,
+        "extra": {"top_k": 5},  # a field GenerationRequest does not name
         "request_id": "r",
     }
     names = {f.name for f in fields(GenerationRequest)}
@@ -44,7 +48,7 @@ def test_every_field_but_bookkeeping_leaves() -> None:
     req = full_request()
     body = egress_body(req)
     sent = {f.name for f in fields(GenerationRequest)} - NOT_SENT
-    assert sent <= set(body) and "presence_penalty" in body
+    assert sent <= set(body) and "top_k" in body
     assert not {"kind", "request_id", "extra"} & set(body)
 
 
@@ -57,7 +61,7 @@ def test_the_request_is_rebuilt_from_the_body_only() -> None:
     new = with_body(req, body)
     assert new.messages == [{"role": "user", "content": "<X>"}]
     assert new.tools is None and new.seed is None and new.request_id == "r"
-    assert new.extra == {"presence_penalty": 0.1}
+    assert new.extra == {"top_k": 5}
     assert egress_body(with_body(req, egress_body(req))) == egress_body(req)
 
 

@@ -3,12 +3,12 @@ unknown endpoints and wrong methods, through the official openai client and the 
 
 from __future__ import annotations
 
-import httpx
 import openai
 import pytest
 
 from souverain.api.app import create_app
 from tests.api.test_errors import KEY_ALL, KEY_KYC, assert_openai_error, client_for, config
+from tests.support.asgi import openai_client
 from tests.support.fakes import FakeBackend, install
 
 
@@ -16,11 +16,6 @@ def keyed_app():
     app = create_app(config(keys=True))
     install(app, FakeBackend("first"), FakeBackend("second"))
     return app
-
-
-def openai_client(app, key: str) -> openai.AsyncOpenAI:
-    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw/v1")
-    return openai.AsyncOpenAI(base_url="http://gw/v1", api_key=key, http_client=http, max_retries=0)
 
 
 async def test_models_retrieve_gives_the_use_case_the_key_may_use() -> None:
@@ -61,6 +56,7 @@ async def test_unknown_endpoint_names_the_supported_ones() -> None:
                 "POST /v1/embeddings",
                 "GET /v1/models",
                 "GET /v1/models/{model}",
+                "POST /v1/responses",
             ):
                 assert endpoint in err["message"], err["message"]
             assert "HEAD" not in err["message"]

@@ -94,7 +94,9 @@ async def test_ok_and_unknown_fields_ignored(app) -> None:
             "invalid_value",
         ),
         ({**CHAT, "n": 2}, "n", "unsupported_parameter"),
-        ({**CHAT, "logprobs": True}, "logprobs", "unsupported_parameter"),
+        ({**CHAT, "top_logprobs": 2}, "top_logprobs", "invalid_value"),  # without logprobs
+        ({**CHAT, "logprobs": True, "top_logprobs": 21}, "top_logprobs", "invalid_value"),
+        ({**CHAT, "functions": [{"name": "f"}]}, "functions", "unsupported_parameter"),
         ({**CHAT, "max_tokens": 0}, "max_tokens", "invalid_value"),
         ({**CHAT, "stop": ["a", "b", "c", "d", "e"]}, "stop", "invalid_value"),
     ],

@@ -14,6 +14,7 @@ import pytest
 from souverain.api.app import create_app
 from souverain.config import parse_config
 from souverain.ledger.readonly import open_readonly
+from tests.support.asgi import openai_client
 from tests.support.configs import backend, openai_upstream
 
 CHAT = {"messages": [{"role": "user", "content": "hi"}], "max_tokens": 4}
@@ -98,11 +99,8 @@ async def test_a_loading_model_says_loading_with_retry_after(tmp_path: Path) -> 
 
 async def test_the_openai_client_sees_a_503_it_can_retry(tmp_path: Path) -> None:
     app = loading_app(tmp_path / "ledger.db")
-    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw/v1")
     try:
-        async with openai.AsyncOpenAI(
-            base_url="http://gw/v1", api_key="x", http_client=http, max_retries=0
-        ) as oc:
+        async with openai_client(app) as oc:
             with pytest.raises(openai.InternalServerError) as err:
                 await oc.chat.completions.create(model="default", **CHAT)
     finally:

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
 import openai
 import pytest
 
 from souverain.api.app import create_app
 from souverain.backends.base import Capabilities
 from souverain.config import parse_config
+from tests.support.asgi import openai_client
 from tests.support.configs import backend, openai_upstream
 from tests.support.fakes import FakeBackend, install
 
@@ -47,13 +47,8 @@ def app_for(vision: bool = True):
     return app
 
 
-def client(app) -> openai.AsyncOpenAI:
-    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw/v1")
-    return openai.AsyncOpenAI(base_url="http://gw/v1", api_key="x", http_client=http, max_retries=0)
-
-
 async def refused(app, model: str, messages: list[dict[str, Any]]) -> dict[str, Any]:
-    async with client(app) as c:
+    async with openai_client(app) as c:
         with pytest.raises(openai.BadRequestError) as err:
             await c.chat.completions.create(model=model, messages=messages, max_tokens=4)
     assert err.value.response.headers["x-souverain-decision"] == "refused"
@@ -78,7 +73,7 @@ async def test_an_image_to_the_text_only_embedded_model_is_a_400_naming_the_part
 
 async def test_a_backend_that_reads_images_serves_them_and_text_parts_are_not_media() -> None:
     app = app_for()
-    async with client(app) as c:
+    async with openai_client(app) as c:
         raw = await c.chat.completions.with_raw_response.create(
             model="vision", messages=[{"role": "user", "content": [TEXT, IMAGE]}], max_tokens=4
         )
@@ -95,7 +90,7 @@ async def test_a_backend_that_reads_images_serves_them_and_text_parts_are_not_me
 async def test_media_policy_still_decides_first() -> None:
     """keep-local (the default for media, after personal_data) excludes the remote upstream that
     could read the image; the local model cannot: no compliant backend, both reasons given."""
-    async with client(app_for()) as c:
+    async with openai_client(app_for()) as c:
         with pytest.raises(openai.APIStatusError) as err:
             await c.chat.completions.create(
                 model="vision-local", messages=[{"role": "user", "content": [IMAGE]}], max_tokens=4

@@ -107,6 +107,7 @@ CASES: dict[str, Callable[[], dict[str, Any]]] = {
         },
     },
     "stop": lambda: {"messages": [user()], "stop": [SPACED]},
+    "user (the end-user id, forwarded)": lambda: {"messages": [user()], "user": compact_iban()},
     "tool_choice": lambda: {
         "messages": [user()],
         "tools": [TOOL],
@@ -202,7 +203,6 @@ def test_fields_the_gateway_does_not_know_never_leave(
         max_tokens=4,
         messages=[{**user(), "x_private": SPACED}],  # type: ignore[list-item]
         metadata={"account": SPACED},
-        user=SPACED,
         extra_body={"x_custom": {"iban": SPACED}},
     )
     body = json.loads(up.captured[before])

@@ -21,6 +21,18 @@ from pydantic import BaseModel
 RequestKind = Literal["chat", "completion", "embedding"]
 
 
+#: Request parameters a backend may or may not honour (``Capabilities.params``): one a request
+#: sets (to other than its neutral value) excludes a backend that does not declare it, so it is
+#: never silently ignored (a 400 ``unsupported_parameter`` where no candidate honours it).
+OPTIONAL_PARAMS: tuple[str, ...] = (
+    "seed",
+    "presence_penalty",
+    "frequency_penalty",
+    "logit_bias",
+    "logprobs",
+)
+
+
 #: the kind of input each non-text content part type carries (``image_url`` -> image, ...)
 PART_MEDIA: dict[str, str] = {
     "image_url": "image",
@@ -54,6 +66,8 @@ class Capabilities:
     shortens_embeddings: bool = False
     #: the kinds of non-text content parts it reads (:data:`MEDIA_KINDS`); none: text only
     media_input: frozenset[str] = frozenset()
+    #: the :data:`OPTIONAL_PARAMS` it honours
+    params: frozenset[str] = frozenset(OPTIONAL_PARAMS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +110,10 @@ GENERATION_PARAMS: tuple[str, ...] = (
     "tools",
     "tool_choice",
     "parallel_tool_calls",
+    "presence_penalty",
+    "frequency_penalty",
+    "logit_bias",
+    "logprobs",
 )
 
 
@@ -126,6 +144,16 @@ class GenerationRequest:
     tool_choice: Any = None
     #: False: at most one tool call in the answer (None: the backend's default, several allowed)
     parallel_tool_calls: bool | None = None
+    presence_penalty: float | None = None
+    frequency_penalty: float | None = None
+    #: token id (as a string, as OpenAI sends it) -> bias added to its logit, -100..100
+    logit_bias: dict[str, float] | None = None
+    #: the client's end-user id: client text, sent upstream (and so scanned) like the rest
+    user: str | None = None
+    #: the log probability of each generated token, and of the ``top_logprobs`` likeliest
+    #: alternatives at each position (0-20; a completion's ``logprobs: n`` is this ``n``)
+    logprobs: bool | None = None
+    top_logprobs: int | None = None
     #: embeddings: the inputs, strings or token arrays (one vector each)
     input: list[str] | list[list[int]] | None = None
     #: embeddings: the vector length the client asked for
@@ -138,6 +166,10 @@ class GenerationRequest:
         """Its :data:`GENERATION_PARAMS` that are set (None and an empty ``stop`` left out)."""
         values = {name: getattr(self, name) for name in GENERATION_PARAMS}
         return {k: v for k, v in values.items() if v is not None and not (k == "stop" and not v)}
+
+    def optional_params(self) -> tuple[str, ...]:
+        """The :data:`OPTIONAL_PARAMS` this request sets to other than their neutral value."""
+        return tuple(p for p in OPTIONAL_PARAMS if getattr(self, p) not in (None, 0, {}))
 
     def uses_tools(self) -> bool:
         """Tools the model may call: ``tool_choice: "none"`` means it answers in text."""
@@ -204,6 +236,9 @@ class StreamEvent:
     tool_calls: list[dict[str, Any]] | None = None
     finish_reason: str | None = None
     usage: Usage | None = None
+    #: with ``logprobs``: one entry per token of this piece, as OpenAI's chat
+    #: ``logprobs.content`` (``token``, ``logprob``, ``bytes``, ``top_logprobs``)
+    logprobs: list[dict[str, Any]] | None = None
 
 
 @dataclass(slots=True)
@@ -212,6 +247,7 @@ class Completion:
     finish_reason: str
     usage: Usage
     tool_calls: list[dict[str, Any]] | None = None
+    logprobs: list[dict[str, Any]] | None = None
 
 
 @dataclass(slots=True)
@@ -394,9 +430,12 @@ class Backend(abc.ABC):
     async def complete(self, request: GenerationRequest) -> Completion:
         parts: list[str] = []
         tool_calls: list[dict[str, Any]] = []
+        logprobs: list[dict[str, Any]] | None = [] if request.logprobs else None
         finish = "stop"
         usage = Usage()
         async for event in self.stream(request):
+            if event.logprobs and logprobs is not None:
+                logprobs.extend(event.logprobs)
             if event.text:
                 parts.append(event.text)
             if event.tool_calls:
@@ -405,7 +444,7 @@ class Backend(abc.ABC):
                 finish = event.finish_reason
             if event.usage:
                 usage = event.usage
-        return Completion("".join(parts), finish, usage, tool_calls or None)
+        return Completion("".join(parts), finish, usage, tool_calls or None, logprobs)
 
     async def embed(self, request: GenerationRequest) -> Embeddings:
         """One vector per ``request.input`` (backends with ``capabilities.embeddings``)."""

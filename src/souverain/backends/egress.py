@@ -21,7 +21,18 @@ from souverain.backends.base import GenerationRequest
 #: fields of GenerationRequest that never leave (the gateway's bookkeeping)
 NOT_SENT = frozenset({"kind", "request_id", "extra"})
 #: typed sampling parameters: numbers validated at the API, not text (never rewritten)
-NUMERIC = frozenset({"max_tokens", "temperature", "top_p", "seed", "dimensions"})
+NUMERIC = frozenset(
+    {
+        "max_tokens",
+        "temperature",
+        "top_p",
+        "seed",
+        "dimensions",
+        "presence_penalty",
+        "frequency_penalty",
+        "top_logprobs",
+    }
+)
 
 
 def _empty(value: Any) -> bool:

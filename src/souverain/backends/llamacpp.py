@@ -43,6 +43,7 @@ from souverain.backends.base import (
     check_token_ids,
 )
 from souverain.backends.llamacpp_grammar import JsonBrackets
+from souverain.backends.llamacpp_sampling import LogprobRecorder, logit_bias_processor
 from souverain.backends.llamacpp_tools import (
     CallCollector,
     ToolPlan,
@@ -59,6 +60,11 @@ log = logging.getLogger("souverain.backends.llamacpp")
 _END = object()
 #: the first bytes of every GGUF file
 GGUF_MAGIC = b"GGUF"
+
+
+class InvalidLogitBias(BackendRejected):
+    code = "invalid_value"
+    param = "logit_bias"
 
 
 class LlamaCppConfig(BackendConfigBase):
@@ -372,6 +378,7 @@ class LlamaCppBackend(Backend):
     # -- generation ---------------------------------------------------------------------------------
     async def stream(self, request: GenerationRequest) -> AsyncIterator[StreamEvent]:
         tools = tool_plan(self.name, request)  # a schema it cannot enforce: 400 before queueing
+        self._check_logit_bias(request)
         self._enter_queue()
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[Any] = asyncio.Queue()
@@ -456,6 +463,17 @@ class LlamaCppBackend(Backend):
             out += self._text_tokens(piece[1:])
         return out
 
+    def _check_logit_bias(self, req: GenerationRequest) -> None:
+        """``logit_bias`` names tokens of this model's vocabulary (400 before queueing)."""
+        if not req.logit_bias or self._llm is None:
+            return
+        vocab = self._llm.n_vocab()
+        bad = next((k for k in req.logit_bias if int(k) >= vocab), None)
+        if bad is not None:
+            raise InvalidLogitBias(
+                self.name, f"logit_bias: token id {bad} is outside this model's 0..{vocab - 1}"
+            )
+
     def _grammar(self, req: GenerationRequest) -> Any:
         rf = req.response_format or {}
         if rf.get("type") == "json_object":
@@ -488,6 +506,7 @@ class LlamaCppBackend(Backend):
         import llama_cpp
 
         llm = self._llm
+        recorder = LogprobRecorder(llm, req.top_logprobs or 0) if req.logprobs else None
         generator = llm.generate(
             tokens,
             temp=1.0 if req.temperature is None else req.temperature,
@@ -495,8 +514,9 @@ class LlamaCppBackend(Backend):
             top_k=40,
             min_p=0.05,
             repeat_penalty=1.0,
-            frequency_penalty=float(req.extra.get("frequency_penalty") or 0.0),
-            presence_penalty=float(req.extra.get("presence_penalty") or 0.0),
+            frequency_penalty=req.frequency_penalty or 0.0,
+            presence_penalty=req.presence_penalty or 0.0,
+            logits_processor=logit_bias_processor(req.logit_bias),
             grammar=grammar,
             reset=True,
         )
@@ -511,6 +531,8 @@ class LlamaCppBackend(Backend):
                     progress.finish = "stop"
                     break
                 progress.n_out += 1
+                if recorder is not None and token not in self._never_text_ids:
+                    progress.logprobs.append(recorder.entry(token))
                 if token not in self._never_text_ids:  # <start_of_image> and the like
                     piece = decoder.decode(llm.detokenize([token]))
                     if piece:
@@ -611,16 +633,23 @@ class LlamaCppBackend(Backend):
                 break
             hold = _held_suffix(pending, stops) if stops else 0
             if len(pending) > hold:
-                emit(StreamEvent(text=pending[: len(pending) - hold]))
+                emit(StreamEvent(text=pending[: len(pending) - hold], logprobs=progress.take()))
                 pending = pending[len(pending) - hold :]
-        if pending:
-            emit(StreamEvent(text=pending))
+        if pending:  # the tokens of a stop sequence cut off: their entries are left out
+            emit(StreamEvent(text=pending, logprobs=progress.take()))
         return False
 
 
 class _Progress:
-    __slots__ = ("finish", "n_out")
+    __slots__ = ("finish", "logprobs", "n_out")
 
     def __init__(self) -> None:
         self.n_out = 0
         self.finish = "length"
+        #: logprobs entries of the tokens not sent yet
+        self.logprobs: list[dict[str, Any]] = []
+
+    def take(self) -> list[dict[str, Any]] | None:
+        """The entries so far, for the text being sent (None without logprobs)."""
+        out, self.logprobs = self.logprobs, []
+        return out or None

@@ -19,10 +19,11 @@ from typing import Any, Literal
 
 import aiohttp
 import orjson
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from souverain.backends.base import (
     MEDIA_KINDS,
+    OPTIONAL_PARAMS,
     Backend,
     BackendBadResponse,
     BackendError,
@@ -78,6 +79,16 @@ class DeclaredCapabilities(Strict):
     media_input: list[Literal["image", "audio", "file", "video"]] = Field(
         default_factory=lambda: list(MEDIA_KINDS)
     )
+    #: optional request parameters it honours (forwarded); one it does not is a 400
+    params: list[str] = Field(default_factory=lambda: list(OPTIONAL_PARAMS))
+
+    @field_validator("params")
+    @classmethod
+    def _params(cls, v: list[str]) -> list[str]:
+        unknown = [p for p in v if p not in OPTIONAL_PARAMS]
+        if unknown:
+            raise ValueError(f"unknown {unknown}; the optional parameters: {list(OPTIONAL_PARAMS)}")
+        return v
 
 
 class OpenAIConfig(BackendConfigBase):
@@ -116,6 +127,32 @@ def _error_summary(body: bytes) -> str:
     return "; ".join(parts)
 
 
+def _logprobs(choice: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    """A choice's logprobs as chat entries (``token``, ``logprob``, ``bytes``, ``top_logprobs``):
+    the chat API's ``logprobs.content``, or the legacy completion's parallel lists."""
+    lp = choice.get("logprobs") or {}
+    if kind == "chat":
+        return [dict(e) for e in lp.get("content") or []]
+    tops = lp.get("top_logprobs") or []
+    out = []
+    for i, (token, logprob) in enumerate(
+        zip(lp.get("tokens") or [], lp.get("token_logprobs") or [], strict=False)
+    ):
+        alts = tops[i] if i < len(tops) and isinstance(tops[i], dict) else {}
+        out.append(
+            {
+                "token": str(token),
+                "logprob": float(logprob) if logprob is not None else None,
+                "bytes": list(str(token).encode()),
+                "top_logprobs": [
+                    {"token": str(t), "logprob": float(v), "bytes": list(str(t).encode())}
+                    for t, v in alts.items()
+                ],
+            }
+        )
+    return out
+
+
 class OpenAIBackend(Backend):
     type_name = "openai"
     config_model = OpenAIConfig
@@ -142,6 +179,7 @@ class OpenAIBackend(Backend):
             embedding_dimensions=c.embedding_dimensions,
             shortens_embeddings=c.shortens_embeddings or c.embedding_dimensions is None,
             media_input=frozenset(c.media_input),
+            params=frozenset(c.params),
         )
 
     def _api_key(self) -> str | None:
@@ -227,6 +265,8 @@ class OpenAIBackend(Backend):
         field = self.config.max_tokens_field
         if req.kind == "chat" and field != "max_tokens" and "max_tokens" in body:
             body[field] = body.pop("max_tokens")
+        if req.kind == "completion" and body.pop("logprobs", None):  # the legacy spelling: a count
+            body["logprobs"] = body.pop("top_logprobs", 0)
         if stream:
             body["stream"] = True
             body["stream_options"] = {"include_usage": True}
@@ -343,6 +383,7 @@ class OpenAIBackend(Backend):
                 text, tool_calls = choice.get("text") or "", None
             finish = choice.get("finish_reason") or "stop"
             usage = data.get("usage") or {}
+            logprobs = _logprobs(choice, request.kind) if request.logprobs else None
             return Completion(
                 text=str(text),
                 finish_reason=str(finish),
@@ -350,6 +391,7 @@ class OpenAIBackend(Backend):
                     int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
                 ),
                 tool_calls=tool_calls,
+                logprobs=logprobs,
             )
         except _MALFORMED:
             raise BackendBadResponse(self.name, "the upstream sent an invalid response") from None
@@ -430,8 +472,11 @@ class OpenAIBackend(Backend):
                 tool_calls = delta.get("tool_calls") or None
             else:
                 text, tool_calls = choice.get("text") or "", None
+            logprobs = _logprobs(choice, kind) or None
             event = (
-                StreamEvent(text=str(text), tool_calls=tool_calls) if (text or tool_calls) else None
+                StreamEvent(text=str(text), tool_calls=tool_calls, logprobs=logprobs)
+                if (text or tool_calls or logprobs)
+                else None
             )
             return event, finish, usage
         except BackendError:

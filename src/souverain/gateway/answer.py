@@ -99,7 +99,8 @@ class Answer:
                 )
                 for tc in c.tool_calls
             ]
-        return Completion(self._pz.restore(c.text), c.finish_reason, c.usage, calls)
+        # logprobs are the upstream's tokens: its placeholders are left in them
+        return Completion(self._pz.restore(c.text), c.finish_reason, c.usage, calls, c.logprobs)
 
     async def finish_completion(self) -> Completion:
         """Non-streamed: record and return the (restored) completion."""
@@ -173,13 +174,15 @@ class Answer:
                 if restorer is not None:
                     if event.text:
                         event = StreamEvent(
-                            text=restorer.feed(event.text), tool_calls=event.tool_calls
+                            text=restorer.feed(event.text),
+                            tool_calls=event.tool_calls,
+                            logprobs=event.logprobs,
                         )
                     if event.tool_calls:
                         event.tool_calls = [
                             self._restore_call(d, arg_restorers) for d in event.tool_calls
                         ]
-                if event.text or event.tool_calls:
+                if event.text or event.tool_calls or event.logprobs:
                     if event.text:
                         parts.append(event.text)
                     sent.add(event)

@@ -124,6 +124,7 @@ class ContentScan:
             json_mode=req.uses_json_mode(),
             context_tokens=estimate_tokens(self.chars),
             media=media_parts(req.messages or []),
+            params=req.optional_params(),
         )
 
     def pseudonymized(

@@ -70,6 +70,8 @@ class Needs:
     #: (kind, where) of the first content part of each media kind the messages carry, as
     #: ``("image", "messages[0].content[1]")``
     media: tuple[tuple[str, str], ...] = ()
+    #: the optional parameters it sets (``backends.base.OPTIONAL_PARAMS``)
+    params: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -156,6 +158,9 @@ def _capability_gap(caps: Capabilities, needs: Needs) -> tuple[str, str] | None:
         return "tools", "does not support tools"
     if needs.json_mode and not caps.json_mode:
         return "response_format", "does not support JSON mode (response_format)"
+    for param in needs.params:
+        if param not in caps.params:
+            return param, f"does not support {param}"
     for kind, where in needs.media:
         if kind not in caps.media_input:
             return where, f"does not read {kind} input ({where} is a part it cannot see)"

@@ -102,6 +102,10 @@ class ResponseFormat(Wire):
         return self
 
 
+#: tokens one logit_bias may name (OpenAI's limit)
+MAX_LOGIT_BIAS = 300
+
+
 class SamplingParams(Wire):
     model: str = Field(min_length=1, description="a use case name (GET /v1/models lists them)")
     max_tokens: int | None = Field(None, ge=1)
@@ -114,7 +118,22 @@ class SamplingParams(Wire):
     stream_options: StreamOptions | None = None
     presence_penalty: float | None = Field(None, ge=-2, le=2)
     frequency_penalty: float | None = Field(None, ge=-2, le=2)
-    user: str | None = None
+    user: str | None = Field(None, max_length=256)
+    logit_bias: dict[str, float] | None = None
+
+    @field_validator("logit_bias")
+    @classmethod
+    def _logit_bias(cls, v: dict[str, float] | None) -> dict[str, float] | None:
+        if v is None:
+            return None
+        if len(v) > MAX_LOGIT_BIAS:
+            raise ValueError(f"at most {MAX_LOGIT_BIAS} tokens")
+        for key, bias in v.items():
+            if not key.isdigit() or not key.isascii():
+                raise ValueError(f"keys are token ids (integers as strings), not {key[:20]!r}")
+            if not -100 <= bias <= 100:
+                raise ValueError(f"the bias of token {key} must be between -100 and 100")
+        return v
 
     @field_validator("stop")
     @classmethod
@@ -130,15 +149,17 @@ class SamplingParams(Wire):
 
     def generation_params(self) -> dict[str, Any]:
         """The backend request's generation parameters this body sets, as keyword arguments of
-        ``GenerationRequest`` (see ``backends.base.GENERATION_PARAMS``); the sampling fields
-        it names nothing for go in ``extra`` (:data:`FORWARDED_EXTRA`)."""
+        ``GenerationRequest`` (see ``backends.base.GENERATION_PARAMS``)."""
         return {
             "max_tokens": self.max_tokens,
             "temperature": self.temperature,
             "top_p": self.top_p,
             "stop": self.stop_list(),
             "seed": self.seed,
-            "extra": {k: getattr(self, k) for k in FORWARDED_EXTRA if getattr(self, k) is not None},
+            "presence_penalty": self.presence_penalty,
+            "frequency_penalty": self.frequency_penalty,
+            "logit_bias": self.logit_bias,
+            "user": self.user,
         }
 
 
@@ -150,7 +171,7 @@ class ChatCompletionRequest(SamplingParams):
     tool_choice: Literal["none", "auto", "required"] | NamedToolChoice | None = None
     parallel_tool_calls: bool | None = None
     logprobs: bool | None = None
-    top_logprobs: int | None = None
+    top_logprobs: int | None = Field(None, ge=0, le=20)
 
     def generation_params(self) -> dict[str, Any]:
         rf = self.response_format
@@ -169,7 +190,7 @@ class CompletionRequest(SamplingParams):
     echo: bool | None = False
     suffix: str | None = None
     best_of: int | None = None
-    logprobs: int | None = None
+    logprobs: int | None = Field(None, ge=0, le=5)
 
 
 def as_dicts(value: Any) -> Any:
@@ -179,10 +200,6 @@ def as_dicts(value: Any) -> Any:
     if isinstance(value, BaseModel):
         return value.model_dump(exclude_none=True, by_alias=True)
     return value
-
-
-#: sampling fields forwarded upstream beyond the ones GenerationRequest names
-FORWARDED_EXTRA = ("presence_penalty", "frequency_penalty")
 
 
 #: OpenAI's limit on the number of inputs of one embeddings request

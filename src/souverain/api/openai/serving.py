@@ -14,6 +14,7 @@ from souverain.api.auth import Principal
 from souverain.api.errors import APIError, error_body
 from souverain.api.openai import early
 from souverain.api.openai.early import new_request_id
+from souverain.api.openai.params import check_documented
 from souverain.api.openai.protocol import (
     ChatCompletionRequest,
     CompletionRequest,
@@ -103,8 +104,14 @@ def check_common(req: ChatCompletionRequest | CompletionRequest) -> None:
 
 def chat_request(req: ChatCompletionRequest, request_id: str) -> GenerationRequest:
     check_common(req)
-    if req.logprobs or req.top_logprobs:
-        raise _unsupported("logprobs", "logprobs are not supported")
+    check_documented(req.model_extra or {})
+    if req.top_logprobs is not None and not req.logprobs:
+        raise APIError(
+            400,
+            "top_logprobs needs logprobs: true",
+            code="invalid_value",
+            param="top_logprobs",
+        )
     messages = [
         {k: v for k, v in m.model_dump(exclude_none=True).items() if k in MESSAGE_FIELDS}
         for m in req.messages
@@ -113,6 +120,8 @@ def chat_request(req: ChatCompletionRequest, request_id: str) -> GenerationReque
         kind="chat",
         messages=messages,
         **req.generation_params(),
+        logprobs=True if req.logprobs else None,
+        top_logprobs=req.top_logprobs if req.logprobs else None,
         request_id=request_id,
     )
 
@@ -125,8 +134,6 @@ def completion_request(req: CompletionRequest, request_id: str) -> GenerationReq
         raise _unsupported("suffix", "suffix (insertion) is not supported")
     if req.best_of is not None and req.best_of > 1:
         raise _unsupported("best_of", "best_of > 1 is not supported")
-    if req.logprobs:
-        raise _unsupported("logprobs", "logprobs are not supported")
     prompt = req.prompt
     if isinstance(prompt, list):
         if len(prompt) != 1:
@@ -136,6 +143,8 @@ def completion_request(req: CompletionRequest, request_id: str) -> GenerationReq
         kind="completion",
         prompt=prompt,
         **req.generation_params(),
+        logprobs=True if req.logprobs is not None else None,
+        top_logprobs=req.logprobs,
         request_id=request_id,
     )
 
@@ -302,12 +311,13 @@ def completion_body(
         choice: dict[str, Any] = {
             "index": 0,
             "message": message,
-            "logprobs": None,
+            "logprobs": wire_logprobs(kind, comp.logprobs),
             "finish_reason": finish,
         }
         obj = "chat.completion"
     else:
-        choice = {"index": 0, "text": comp.text, "logprobs": None, "finish_reason": finish}
+        lp = wire_logprobs(kind, comp.logprobs)
+        choice = {"index": 0, "text": comp.text, "logprobs": lp, "finish_reason": finish}
         obj = "text_completion"
     return {
         "id": request_id,
@@ -317,6 +327,28 @@ def completion_body(
         "system_fingerprint": None,
         "choices": [choice],
         "usage": comp.usage.as_dict(),
+    }
+
+
+def wire_logprobs(kind: str, entries: list[dict[str, Any]] | None) -> dict[str, Any] | None:
+    """Logprobs entries as the answer spells them: chat ``{"content": [...], "refusal": None}``,
+    a completion's parallel lists (``tokens``, ``token_logprobs``, ``top_logprobs``,
+    ``text_offset``). None when the request asked for none."""
+    if entries is None:
+        return None
+    if kind == "chat":
+        return {"content": entries, "refusal": None}
+    offsets, at = [], 0
+    for e in entries:
+        offsets.append(at)
+        at += len(e["token"])
+    return {
+        "tokens": [e["token"] for e in entries],
+        "token_logprobs": [e["logprob"] for e in entries],
+        "top_logprobs": [
+            {t["token"]: t["logprob"] for t in e.get("top_logprobs") or []} for e in entries
+        ],
+        "text_offset": offsets,
     }
 
 
@@ -369,9 +401,11 @@ async def sse_stream(
                     delta["content"] = ev.text if ev.text or not ev.tool_calls else None
                 if ev.tool_calls:
                     delta["tool_calls"] = ev.tool_calls
-                yield chunk({"index": 0, "delta": delta, "logprobs": None, "finish_reason": None})
+                lp = wire_logprobs(kind, ev.logprobs)
+                yield chunk({"index": 0, "delta": delta, "logprobs": lp, "finish_reason": None})
             else:
-                yield chunk({"index": 0, "text": ev.text, "logprobs": None, "finish_reason": None})
+                lp = wire_logprobs(kind, ev.logprobs)
+                yield chunk({"index": 0, "text": ev.text, "logprobs": lp, "finish_reason": None})
             first = False
     except BackendError as exc:
         err = error_body(str(exc), "upstream_error", None, exc.code)
