@@ -148,6 +148,24 @@ def test_french_vat_with_letter_check_characters(scanner: Scanner) -> None:
             assert [(f.type, f.text) for f in found] == [("vat_id", written)], written
 
 
+@pytest.mark.parametrize("value", ["FRK7399859412", "ATU13585627", "NL004495445B01"])
+@pytest.mark.parametrize("size", [1, 2, 3])
+@pytest.mark.parametrize("sep", [" ", "/", " - ", "\u00a0"])
+def test_vat_letters_spelled_apart(scanner: Scanner, value: str, size: int, sep: str) -> None:
+    """Letters of a VAT number written apart from its prefix (``F R K 7 ...``, ``AT U1 ...``)."""
+    written = sep.join(value[i : i + size] for i in range(0, len(value), size))
+    found = scanner.scan(f"n° {written}.")
+    assert [(f.type, f.text) for f in found] == [("vat_id", written)], written
+
+
+def test_corsican_nir_split_at_the_department(scanner: Scanner) -> None:
+    value = _nir("295102A126111")
+    for size in (1, 2, 3):
+        written = " ".join(value[i : i + size] for i in range(0, len(value), size))
+        found = scanner.scan(f"NIR {written}")
+        assert [(f.type, f.text) for f in found] == [("national_id", written)], written
+
+
 def test_swedish_personnummer_of_a_centenarian(scanner: Scanner) -> None:
     found = scanner.scan("personnummer 880320+0016")
     assert [(f.type, f.country, f.text) for f in found] == [("national_id", "SE", "880320+0016")]

@@ -29,6 +29,9 @@ IDENTIFIERS = {
     "iban DE": "DE89370400440532013000",
     "nir": "284057505614367",
     "card": "4970101234567893",
+    "nir of Corsica": "295102A12611122",
+    "vat FR, letter check characters": "FRK7399859412",
+    "vat AT": "ATU13585627",
 }
 SEPARATORS = [
     " ",
