@@ -4,6 +4,10 @@ and the less common valid forms of each identifier (issue #11, item 3)."""
 
 from __future__ import annotations
 
+import random
+import re
+import string
+
 import pytest
 from stdnum.fr import nir, tva
 
@@ -201,3 +205,41 @@ def test_plain_text_is_its_own_view() -> None:
     for text in ("plain ascii", "accentué, ça va", "日本語のテキスト"):
         seen = view(text)
         assert seen.text is text and seen.same_offsets
+
+
+def _random_bban(structure: str, rng: random.Random) -> str:
+    pools = {
+        "n": string.digits,
+        "a": string.ascii_uppercase,
+        "c": string.digits + string.ascii_uppercase,
+    }
+    return "".join(
+        rng.choice(pools[kind])
+        for n, kind in re.findall(r"(\d+)!?([nac])", structure)
+        for _ in range(int(n))
+    )
+
+
+def test_an_iban_of_every_country_in_the_registry(scanner: Scanner) -> None:
+    """Every country of python-stdnum's copy of the SWIFT IBAN registry, a random BBAN of its
+    structure with valid check digits (a national check too where there is one): found compact, grouped by four and in lower case."""
+    from stdnum import iban, numdb
+
+    rng = random.Random(11)
+    countries = 0
+    for _length, country, _high, props, _children in numdb.get("iban").prefixes:
+        if not props.get("bban"):
+            continue
+        for _ in range(1000):  # some countries add a national check (BE, FR, ...): draw again
+            bban = _random_bban(props["bban"], rng)
+            value = country + iban.calc_check_digits(country + "00" + bban) + bban
+            if iban.is_valid(value):
+                break
+        else:
+            continue
+        countries += 1
+        grouped = " ".join(value[i : i + 4] for i in range(0, len(value), 4))
+        for written in (value, grouped, grouped.lower()):
+            found = scanner.scan(f"compte {written}.")
+            assert [(f.type, f.text) for f in found] == [("iban", written)], written
+    assert countries >= 80
