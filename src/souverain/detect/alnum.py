@@ -79,6 +79,14 @@ def _pairs(codes: Iterable[str], either_case: bool) -> str:
     return "(?:" + "|".join(f"[{cls({a})}][{cls(b)}]" for a, b in sorted(by_first.items())) + ")"
 
 
+def _apart(sep: str) -> str:
+    """Before the digit (and ``sep``): one or two capitals written apart from capitals before
+    them (``FR K7``, ``AT U 1``, ``F R KA 39``): the letters of a VAT number after its prefix."""
+    return "|".join(
+        f"(?<=[A-Z]{_SEPCHAR * k}[A-Z]{{{g}}}{sep}.)" for k in (1, 2, 3) for g in (1, 2)
+    )
+
+
 def _letter_lookbehinds() -> str:
     countries = _pairs(set(_IBAN_FORMATS) | _VAT_PREFIXES, either_case=True)
     vat = _pairs(_VAT_PREFIXES, either_case=False)
@@ -88,7 +96,7 @@ def _letter_lookbehinds() -> str:
         f"(?<={_WORD_START}(?P<vat0b>{vat}[A-Z]{{2}}).)",
         f"(?<={_WORD_START}(?P<nie0>[XYZxyz]).)",
         f"(?<={_WORD_START}(?P<cf>[A-Za-z]{{6}}).)",
-        "(?<=[A-Z].)(?P<back0>)",
+        f"(?:{_apart('')})(?P<back0>)",
     )
     # letters, then one to three separators (``FR 76``, ``FR  76``, ``FR / 76``); two capitals
     # written apart (``F R 76``, ``F/R/7...``) likewise
@@ -104,7 +112,7 @@ def _letter_lookbehinds() -> str:
         if n == 1:
             alternatives.insert(3, f"(?<={_WORD_START}(?P<nie1>[XYZxyz]){sep}.)")
         # none of the above: capitals spelled apart (``F R K 7...``, ``AT U1...``), walked back
-        alternatives.append(f"(?<=[A-Z]{sep}.)(?P<back{n}>)")
+        alternatives.append(f"(?:{_apart(sep)})(?P<back{n}>)")
         # a gate before each group: most digit runs follow no letter and separators
         spaced.append(f"(?<=[A-Za-z]{sep}.)(?:{'|'.join(alternatives)})")
     return f"(?<=[A-Za-z].)(?:{'|'.join(glued)})|" + "|".join(spaced)
