@@ -1,11 +1,21 @@
-"""Gateway overhead benchmark (issue #2), measured side by side in one run on this machine.
+"""Gateway overhead benchmark (issues #2, #11), measured side by side in one run on this machine.
 
 (a) Client-side latency the gateway adds over calling a minimal OpenAI-compatible upstream on
-    loopback directly: p50/p99 at 1 client, requests/s at 32 clients (1 gateway worker).
+    loopback directly: p50/p99 at 1 client, requests/s at 32 clients (1 gateway worker), with
+    the content scan (always on) and the ledger off, on SQLite (and PostgreSQL when reachable);
+    and, in the same run against the same upstream, the LiteLLM proxy (one worker) when a
+    LiteLLM is installed in its own venv (``--litellm``; never a souverain dependency):
+
+        python3 -m venv /tmp/litellm-venv
+        /tmp/litellm-venv/bin/pip install 'litellm[proxy]==1.100.5'
+
 (b) Streamed tokens/s through the gateway versus direct llama-cpp-python on the embedded model.
 
-Usage:  python bench/gateway_bench.py [--requests 2000] [--tokens 256] [--skip-stream]
-Targets: added p50 <= 1 ms and p99 <= 5 ms at 1 client; streamed tok/s >= 95 % of direct.
+Usage:  python bench/gateway_bench.py [--requests 2000] [--seconds 5] [--tokens 256]
+        [--skip-stream] [--litellm /tmp/litellm-venv/bin/litellm]
+Targets: added p50 <= 1 ms and p99 <= 5 ms at 1 client; with the scan and the SQLite ledger on,
+added p50 <= 1.0 ms and requests/s at 32 connections >= 10x LiteLLM's; streamed tok/s >= 95 % of
+direct.
 """
 
 from __future__ import annotations
@@ -155,6 +165,51 @@ def gateway(up_port: int, tmp: Path, ledger: str) -> tuple[subprocess.Popen[byte
     return proc, f"http://127.0.0.1:{gw_port}/v1/chat/completions"
 
 
+#: where the LiteLLM proxy is looked for when --litellm is not given
+LITELLM = "/tmp/litellm-venv/bin/litellm"
+
+
+def litellm_proxy(up_port: int, tmp: Path, exe: str) -> tuple[subprocess.Popen[bytes], str]:
+    """Start the LiteLLM proxy (one worker, no database, no callbacks) in front of the same
+    upstream, serving the same model name."""
+    port = free_port()
+    cfg = tmp / f"litellm-{port}.yaml"
+    cfg.write_text(
+        textwrap.dedent(f"""
+        model_list:
+          - model_name: m
+            litellm_params:
+              model: openai/m
+              api_base: http://127.0.0.1:{up_port}/v1
+              api_key: x
+        litellm_settings:
+          telemetry: false
+          drop_params: true
+        """)
+    )
+    env = {
+        "LITELLM_LOCAL_MODEL_COST_MAP": "True",  # offline: no fetch of the price map at start
+        "LITELLM_LOG": "ERROR",
+        "LITELLM_TELEMETRY": "False",
+    }
+    proc = start(
+        [exe, "--config", str(cfg), "--port", str(port), "--num_workers", "1"],
+        env,
+    )
+    wait_ready(f"http://127.0.0.1:{port}/health/liveliness")
+    return proc, f"http://127.0.0.1:{port}/v1/chat/completions"
+
+
+def litellm_version(exe: str) -> str:
+    python = Path(exe).with_name("python")
+    out = subprocess.run(
+        [str(python), "-c", "import importlib.metadata as m; print(m.version('litellm'))"],
+        capture_output=True,
+        text=True,
+    )
+    return out.stdout.strip() or "?"
+
+
 def wrk_rps(url: str, clients: int, seconds: float) -> float | None:
     """Requests/s from wrk (a C load generator) when installed; the Python client saturates first."""
     import json
@@ -193,7 +248,9 @@ def measure(url: str, n: int, seconds: float) -> tuple[float, float, float]:
     return pct(lat, 0.5), pct(lat, 0.99), rps
 
 
-def bench_overhead(n: int, ledgers: list[str], seconds: float = 5.0) -> None:
+def bench_overhead(
+    n: int, ledgers: list[str], seconds: float = 5.0, litellm: str | None = None
+) -> None:
     up_port = free_port()
     tmp = Path(tempfile.mkdtemp())
     (tmp / "upstream.py").write_text(UPSTREAM)
@@ -216,6 +273,15 @@ def bench_overhead(n: int, ledgers: list[str], seconds: float = 5.0) -> None:
             finally:
                 proc.terminate()
                 proc.wait()
+        if litellm:
+            proc, url = litellm_proxy(up_port, tmp, litellm)
+            try:
+                rows.append(
+                    (f"LiteLLM {litellm_version(litellm)} proxy", *measure(url, n, seconds))
+                )
+            finally:
+                proc.terminate()
+                proc.wait()
     finally:
         upstream.terminate()
         upstream.wait()
@@ -234,6 +300,14 @@ def bench_overhead(n: int, ledgers: list[str], seconds: float = 5.0) -> None:
             f"  {label:30}{p50:>9.3f}{p99:>9.3f}{p50 - d50:>8.3f}{p99 - d99:>8.3f}{rps:>10.0f}{rps / drps:>9.2f}x"
         )
     by = {r[0]: r for r in rows}
+    lite = next((r for r in rows if r[0].startswith("LiteLLM")), None)
+    ours = by.get("gateway, ledger SQLite")
+    if lite and ours:
+        print(
+            f"  souverain (scan on, SQLite ledger) vs {lite[0]}: added p50 {ours[1] - d50:+.3f} ms "
+            f"vs {lite[1] - d50:+.3f} ms (target <= 1.0 ms); req/s@32 {ours[3]:.0f} vs "
+            f"{lite[3]:.0f} = {ours[3] / lite[3]:.1f}x (target >= 10x)"
+        )
     off = by.get("gateway, ledger off")
     for name in ("gateway, ledger SQLite", "gateway, ledger PostgreSQL"):
         if off and name in by:
@@ -320,6 +394,13 @@ def main() -> None:
     ap.add_argument("--tokens", type=int, default=256)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--skip-stream", action="store_true")
+    ap.add_argument("--seconds", type=float, default=5.0, help="length of each req/s run")
+    ap.add_argument(
+        "--litellm",
+        default=LITELLM if os.path.exists(LITELLM) else "",
+        help=f"the LiteLLM proxy executable for the side-by-side run (default {LITELLM} if it "
+        "exists; '' to skip)",
+    )
     ap.add_argument(
         "--pg",
         default="postgresql://postgres@127.0.0.1:5432/test",
@@ -328,7 +409,7 @@ def main() -> None:
     args = ap.parse_args()
     print(f"machine: {os.cpu_count()} CPUs, python {sys.version.split()[0]}")
     ledgers = ["off", "sqlite"] + ([args.pg] if args.pg and pg_reachable(args.pg) else [])
-    bench_overhead(args.requests, ledgers)
+    bench_overhead(args.requests, ledgers, args.seconds, args.litellm or None)
     if not args.skip_stream:
         bench_stream(args.tokens, args.runs)
 

@@ -175,3 +175,16 @@ def test_value_never_in_repr(scanner: Scanner) -> None:
     f = one(scanner, "SIREN 732 829 320")
     assert "732" not in repr(f)
     assert "text" not in f.to_dict()
+
+
+def test_remembered_words_are_scanned_once_and_answered_the_same() -> None:
+    """The wire format's words (keys, roles) are scanned once per scanner, not per request; a
+    word the config makes sensitive (a marker) is still found every time."""
+    scanner = Scanner(confidential_markers=["content"])
+    scanner.remember_clean(frozenset({"content", "role", "user"}))
+    calls: list[str] = []
+    inner = scanner._scan
+    scanner._scan = lambda text: calls.append(text) or inner(text)  # type: ignore[method-assign]
+    assert scanner.scan("role") == [] and scanner.scan("user") == []
+    assert [f.type for f in scanner.scan("content")] == ["confidential_marker"]
+    assert calls == ["content"]

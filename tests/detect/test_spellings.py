@@ -4,6 +4,10 @@ and the less common valid forms of each identifier (issue #11, item 3)."""
 
 from __future__ import annotations
 
+import random
+import re
+import string
+
 import pytest
 from stdnum.fr import nir, tva
 
@@ -148,6 +152,24 @@ def test_french_vat_with_letter_check_characters(scanner: Scanner) -> None:
             assert [(f.type, f.text) for f in found] == [("vat_id", written)], written
 
 
+@pytest.mark.parametrize("value", ["FRK7399859412", "ATU13585627", "NL004495445B01"])
+@pytest.mark.parametrize("size", [1, 2, 3])
+@pytest.mark.parametrize("sep", [" ", "/", " - ", "\u00a0"])
+def test_vat_letters_spelled_apart(scanner: Scanner, value: str, size: int, sep: str) -> None:
+    """Letters of a VAT number written apart from its prefix (``F R K 7 ...``, ``AT U1 ...``)."""
+    written = sep.join(value[i : i + size] for i in range(0, len(value), size))
+    found = scanner.scan(f"n° {written}.")
+    assert [(f.type, f.text) for f in found] == [("vat_id", written)], written
+
+
+def test_corsican_nir_split_at_the_department(scanner: Scanner) -> None:
+    value = _nir("295102A126111")
+    for size in (1, 2, 3):
+        written = " ".join(value[i : i + size] for i in range(0, len(value), size))
+        found = scanner.scan(f"NIR {written}")
+        assert [(f.type, f.text) for f in found] == [("national_id", written)], written
+
+
 def test_swedish_personnummer_of_a_centenarian(scanner: Scanner) -> None:
     found = scanner.scan("personnummer 880320+0016")
     assert [(f.type, f.country, f.text) for f in found] == [("national_id", "SE", "880320+0016")]
@@ -183,3 +205,41 @@ def test_plain_text_is_its_own_view() -> None:
     for text in ("plain ascii", "accentué, ça va", "日本語のテキスト"):
         seen = view(text)
         assert seen.text is text and seen.same_offsets
+
+
+def _random_bban(structure: str, rng: random.Random) -> str:
+    pools = {
+        "n": string.digits,
+        "a": string.ascii_uppercase,
+        "c": string.digits + string.ascii_uppercase,
+    }
+    return "".join(
+        rng.choice(pools[kind])
+        for n, kind in re.findall(r"(\d+)!?([nac])", structure)
+        for _ in range(int(n))
+    )
+
+
+def test_an_iban_of_every_country_in_the_registry(scanner: Scanner) -> None:
+    """Every country of python-stdnum's copy of the SWIFT IBAN registry, a random BBAN of its
+    structure with valid check digits (a national check too where there is one): found compact, grouped by four and in lower case."""
+    from stdnum import iban, numdb
+
+    rng = random.Random(11)
+    countries = 0
+    for _length, country, _high, props, _children in numdb.get("iban").prefixes:
+        if not props.get("bban"):
+            continue
+        for _ in range(1000):  # some countries add a national check (BE, FR, ...): draw again
+            bban = _random_bban(props["bban"], rng)
+            value = country + iban.calc_check_digits(country + "00" + bban) + bban
+            if iban.is_valid(value):
+                break
+        else:
+            continue
+        countries += 1
+        grouped = " ".join(value[i : i + 4] for i in range(0, len(value), 4))
+        for written in (value, grouped, grouped.lower()):
+            found = scanner.scan(f"compte {written}.")
+            assert [(f.type, f.text) for f in found] == [("iban", written)], written
+    assert countries >= 80

@@ -1,6 +1,7 @@
 """Egress is closed, as a property (issue #11, Tests): hypothesis builds random, valid-looking chat
 requests, plants a checksum-valid identifier at a random place in the JSON (any field, any depth,
-a value or a tool schema's property name, a number in tool-call arguments) in a random spelling
+a value or a tool schema's property name, a number in tool-call arguments, split across two
+consecutive text parts of a message) in a random spelling
 (no-break, narrow no-break and thin spaces, tabs, slashes, dots, zero-width spaces, soft hyphens,
 en dashes, fullwidth characters), and sends it through a real gateway with the official `openai`
 client. A `block` use case answers 403 and the capturing upstream receives nothing; a
@@ -29,6 +30,9 @@ IDENTIFIERS = {
     "iban DE": "DE89370400440532013000",
     "nir": "284057505614367",
     "card": "4970101234567893",
+    "nir of Corsica": "295102A12611122",
+    "vat FR, letter check characters": "FRK7399859412",
+    "vat AT": "ATU13585627",
 }
 SEPARATORS = [
     " ",
@@ -137,6 +141,8 @@ def slots(node: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ..
                 yield from slots(v, (*path, k))
     elif isinstance(node, list):
         for i, v in enumerate(node):
+            if path[-1:] == ("content",) and isinstance(v, dict) and v.get("type") == "text":
+                yield (*path, i), "split"
             yield from slots(v, (*path, i))
     elif isinstance(node, str):
         yield path, "value"
@@ -147,7 +153,12 @@ def plant(body: dict[str, Any], path: tuple[Any, ...], how: str, value: str, spe
     node: Any = body
     for p in parents:
         node = node[p]
-    if how == "key":
+    if how == "split":  # across this text part and a new one after it
+        cut = len(spelled) // 2
+        part = node[last]
+        node[last] = {**part, "text": f"{part['text']} {spelled[:cut]}"}
+        node.insert(last + 1, {"type": "text", "text": f"{spelled[cut:]} {part['text']}"})
+    elif how == "key":
         node[spelled] = node.pop(last)
     elif how == "number":
         node[last] = int(value) if value.isdigit() else spelled
@@ -193,6 +204,9 @@ def seen(node: Any) -> Iterator[str]:
             yield str(k)
             yield from seen(v)
     elif isinstance(node, list):
+        texts = [v.get("text") for v in node if isinstance(v, dict)]
+        if len(texts) > 1 and all(isinstance(t, str) for t in texts):
+            yield "".join(texts)  # text parts as a receiver may join them
         for v in node:
             yield from seen(v)
     elif isinstance(node, str):

@@ -79,6 +79,14 @@ def _pairs(codes: Iterable[str], either_case: bool) -> str:
     return "(?:" + "|".join(f"[{cls({a})}][{cls(b)}]" for a, b in sorted(by_first.items())) + ")"
 
 
+def _apart(sep: str) -> str:
+    """Before the digit (and ``sep``): one or two capitals written apart from capitals before
+    them (``FR K7``, ``AT U 1``, ``F R KA 39``): the letters of a VAT number after its prefix."""
+    return "|".join(
+        f"(?<=[A-Z]{_SEPCHAR * k}[A-Z]{{{g}}}{sep}.)" for k in (1, 2, 3) for g in (1, 2)
+    )
+
+
 def _letter_lookbehinds() -> str:
     countries = _pairs(set(_IBAN_FORMATS) | _VAT_PREFIXES, either_case=True)
     vat = _pairs(_VAT_PREFIXES, either_case=False)
@@ -88,6 +96,7 @@ def _letter_lookbehinds() -> str:
         f"(?<={_WORD_START}(?P<vat0b>{vat}[A-Z]{{2}}).)",
         f"(?<={_WORD_START}(?P<nie0>[XYZxyz]).)",
         f"(?<={_WORD_START}(?P<cf>[A-Za-z]{{6}}).)",
+        f"(?:{_apart('')})(?P<back0>)",
     )
     # letters, then one to three separators (``FR 76``, ``FR  76``, ``FR / 76``); two capitals
     # written apart (``F R 76``, ``F/R/7...``) likewise
@@ -102,6 +111,8 @@ def _letter_lookbehinds() -> str:
         ]
         if n == 1:
             alternatives.insert(3, f"(?<={_WORD_START}(?P<nie1>[XYZxyz]){sep}.)")
+        # none of the above: capitals spelled apart (``F R K 7...``, ``AT U1...``), walked back
+        alternatives.append(f"(?:{_apart(sep)})(?P<back{n}>)")
         # a gate before each group: most digit runs follow no letter and separators
         spaced.append(f"(?<=[A-Za-z]{sep}.)(?:{'|'.join(alternatives)})")
     return f"(?<=[A-Za-z].)(?:{'|'.join(glued)})|" + "|".join(spaced)
@@ -114,7 +125,7 @@ _DIGIT_FIRST_REST = "|".join(
         rf"\d{{7}}{_S}\d{_S}(?:[A-Z]|[0-9]{_S}[A-Z])",  # cartão de cidadão
     )
 )
-_CORSICA_RE = re.compile(r"2(?<=[0-9 ./\-\r\n]2)[AB](?![A-Za-z])", re.IGNORECASE)
+_CORSICA_RE = re.compile(rf"2(?<=[0-9 ./\-\r\n]2){_S}[AB](?![A-Za-z])", re.IGNORECASE)
 _SEP_SET = frozenset(" ./-\r\n")
 # IBAN and VAT numbers are checked on the compact form of a window: the letters, digits and
 # separators after the start (any grouping), separators dropped; the value's end is found by
@@ -269,6 +280,11 @@ def _starts(m: re.Match[str]) -> tuple[tuple[int, tuple[str, ...]], ...]:
     assert name is not None
     if name == "digit":
         return ((m.start(), _DIGIT_FIRST),)
+    if name.startswith(("back", "sp")):  # letters spelled apart: which of them start it
+        first = _spelled_apart(m.string, m.start())
+        if _DIGIT_FIRST_AT.match(m.string, m.start()) is not None:
+            return (*first, (m.start(), _DIGIT_FIRST))
+        return first
     start = m.start(name)
     if name.startswith("cc"):
         kinds = _kinds(m.group(name).upper())
@@ -276,8 +292,6 @@ def _starts(m: re.Match[str]) -> tuple[tuple[int, tuple[str, ...]], ...]:
         kinds = ("vat",)
     elif name.startswith("nie"):
         kinds = ("nie",)
-    elif name.startswith("sp"):
-        kinds = ("iban", "vat")
     else:
         kinds = ("cf",)
     first = ((start, kinds),) if kinds else ()
@@ -285,6 +299,28 @@ def _starts(m: re.Match[str]) -> tuple[tuple[int, tuple[str, ...]], ...]:
     if _DIGIT_FIRST_AT.match(m.string, m.start()) is not None:
         return (*first, (m.start(), _DIGIT_FIRST))
     return first
+
+
+def _spelled_apart(text: str, digit: int) -> tuple[tuple[int, tuple[str, ...]], ...]:
+    """The starts of the letters before ``digit`` written in groups (``F R K 7``, ``AT U1``):
+    groups of letters joined by one to three separators, four letters at most, the first at a
+    word start; the farthest start first."""
+    starts: list[tuple[int, tuple[str, ...]]] = []
+    letters, k = "", digit
+    while True:
+        seps = 0
+        while k > 0 and text[k - 1] in _SEP_SET and seps < 3:
+            k, seps = k - 1, seps + 1
+        end = k
+        while k > 0 and text[k - 1].isascii() and text[k - 1].isalpha() and digit - k < 24:
+            k -= 1
+        if k == end or len(letters) + end - k > 4 or (k > 0 and text[k - 1].isalnum()):
+            break
+        letters = text[k:end] + letters
+        kinds = _kinds(letters.upper())
+        if kinds:
+            starts.append((k, kinds))
+    return tuple(reversed(starts))
 
 
 def detect_alnum(text: str) -> Iterator[Finding]:

@@ -37,10 +37,25 @@ class Scanner:
         if self.types is not None and (unknown := self.types - set(FINDING_TYPES)):
             raise ValueError(f"unknown finding types: {sorted(unknown)}")
         self._detectors = iter_detectors(self.options, detectors)
+        self._clean: frozenset[str] = frozenset()
+        self._remembered: frozenset[str] = frozenset()
         warm()
+
+    def remember_clean(self, words: frozenset[str]) -> None:
+        """Scan each of ``words`` (strings that recur in every request, such as a wire format's
+        keys) once: those without findings are answered at once afterwards. Idempotent."""
+        if words <= self._remembered:
+            return
+        self._remembered |= words
+        self._clean |= {w for w in words if not self._scan(w)}
 
     def scan(self, text: str) -> list[Finding]:
         """Findings sorted by start, non-overlapping (the validated, more specific one wins)."""
+        if not text or text in self._clean:
+            return []
+        return self._scan(text)
+
+    def _scan(self, text: str) -> list[Finding]:
         if not text:
             return []
         seen = view(text)

@@ -33,6 +33,22 @@ OFF_LOOP_CHARS = 16_000
 MEDIA_FINDING = Finding("media", 0, 0, "", None, "unscannable")
 
 
+#: the wire format's own words, which every request repeats (keys, roles, part types): each is
+#: scanned once per scanner instead of once per request (5 of the 6 scans of a one-message chat)
+WIRE_WORDS = frozenset(
+    {
+        *("messages", "role", "content", "name", "tool_calls", "tool_call_id", "refusal"),
+        *("system", "developer", "user", "assistant", "tool", "function"),
+        *("type", "text", "image_url", "url", "detail", "input_audio", "file", "input_text"),
+        *("id", "arguments", "tools", "description", "parameters", "properties", "required"),
+        *("string", "number", "integer", "boolean", "object", "array", "items", "enum"),
+        *("tool_choice", "auto", "none", "response_format", "json_schema", "json_object"),
+        *("schema", "strict", "stop", "max_tokens", "temperature", "top_p", "seed", "prompt"),
+        *("presence_penalty", "frequency_penalty", "parallel_tool_calls", "input"),
+    }
+)
+
+
 class Walked:
     """The body that would leave and the strings in it (not scanned yet: cheap)."""
 
@@ -74,6 +90,7 @@ class ContentScan:
 
     def __init__(self, scanner: Scanner, request: GenerationRequest | Walked):
         walked = request if isinstance(request, Walked) else Walked(request)
+        scanner.remember_clean(WIRE_WORDS)
         self.scanner = scanner
         self.request = walked.request
         self.body = walked.body
