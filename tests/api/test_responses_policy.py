@@ -157,6 +157,7 @@ IBAN = "FR7630006000011234567890189"  # checksum-valid
 SPACED_IBAN = "FR76 3000 6000 0112 3456 7890 189"
 IBAN_PLACES: dict[str, dict[str, Any]] = {
     "instructions": {"instructions": f"Pay to {IBAN}."},
+    "user": {"user": IBAN},  # forwarded as chat's user: client text, scanned like the rest
     "input_text": {"input": [{"role": "user", "content": [{"type": "input_text", "text": IBAN}]}]},
     "function_call_output": {
         "input": [

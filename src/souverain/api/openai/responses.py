@@ -368,6 +368,7 @@ def chat_body(req: ResponsesRequest, places: Places | None = None) -> dict[str, 
         "tools": tools,
         "tool_choice": chat_tool_choice(req, tools),
         "parallel_tool_calls": req.parallel_tool_calls,
+        "user": req.user,  # client text: it leaves with the request, scanned like the rest
     }
     return {k: v for k, v in body.items() if v is not None}
 
