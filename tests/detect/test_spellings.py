@@ -266,3 +266,29 @@ def test_vat_numbers_of_python_stdnums_own_examples(scanner: Scanner) -> None:
                 assert got == [("vat_id", written)], written
                 found_any.add(cc)
     assert len(found_any) >= 20
+
+
+#: python-stdnum module -> a label to write before its number (weak checksums need one)
+NATIONAL_MODULES = {
+    **{"fr.nir": "NIR", "de.idnr": "Steuer-ID", "it.codicefiscale": "CF", "es.dni": "DNI"},
+    **{"es.nie": "NIE", "nl.bsn": "BSN", "be.nn": "NN", "pl.pesel": "PESEL", "at.vnr": "SVNR"},
+    **{"pt.nif": "NIF", "pt.cc": "CC", "se.personnummer": "personnummer", "dk.cpr": "CPR"},
+    **{"fi.hetu": "HETU", "fr.siren": "SIREN", "fr.siret": "SIRET"},
+}
+
+
+@pytest.mark.parametrize("module", sorted(NATIONAL_MODULES))
+def test_national_ids_of_python_stdnums_own_examples(scanner: Scanner, module: str) -> None:
+    """The valid examples in python-stdnum's documentation of each supported identifier, as
+    written there and compact, after their label: each is found whole."""
+    import importlib
+
+    mod = importlib.import_module(f"stdnum.{module}")
+    doc = mod.__doc__ or ""
+    examples = re.findall(r">>> (?:validate|compact|format)\('([^']+)'\)\n'([^']+)'", doc)
+    written_all = {w for pair in examples for w in (pair[0].strip(), pair[1]) if mod.is_valid(w)}
+    if not written_all:
+        pytest.skip(f"stdnum.{module} documents no valid example in this form")
+    for written in written_all:
+        got = [f.text for f in scanner.scan(f"{NATIONAL_MODULES[module]} : {written}.")]
+        assert written in got, (module, written, got)
