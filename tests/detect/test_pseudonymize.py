@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from hypothesis import given, settings
+from hypothesis import given, note, settings
 from hypothesis import strategies as st
 
 from souverain.detect import Finding, Scanner
@@ -143,6 +143,7 @@ def test_stream_restore_equals_restore_for_any_split(
     answer = noise + pseudo + noise + "<email_1" + "&lt; EMAIL_1 &gt;" + respelled + noise
     cuts = sorted(data.draw(st.lists(st.integers(0, len(answer)), max_size=12)))
     chunks = [answer[a:b] for a, b in zip([0, *cuts], [*cuts, len(answer)], strict=True)]
+    note(f"values={values!r} chunks={chunks!r}")
     r = StreamRestorer(p)
     streamed = "".join(r.feed(c) for c in chunks) + r.flush()
     assert streamed == p.restore(answer)
@@ -162,6 +163,9 @@ def test_stream_holds_back_only_a_possible_placeholder() -> None:
     assert r.feed(" Emil") == " Emil"  # not a prefix of a generated name
     assert r.feed(" < email 1") == " "
     assert r.flush() == "< email 1"  # never closed: as written
+    # a bare name glued to what was already sent is not a placeholder (found by the property)
+    r = StreamRestorer(p)
+    assert r.feed("<EMAIL_1> MY_E") + r.feed("MAIL_1") + r.flush() == "a@b.fr MY_EMAIL_1"
 
 
 def test_stream_passthrough_without_mapping() -> None:

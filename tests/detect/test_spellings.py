@@ -243,3 +243,52 @@ def test_an_iban_of_every_country_in_the_registry(scanner: Scanner) -> None:
             found = scanner.scan(f"compte {written}.")
             assert [(f.type, f.text) for f in found] == [("iban", written)], written
     assert countries >= 80
+
+
+def test_vat_numbers_of_python_stdnums_own_examples(scanner: Scanner) -> None:
+    """The valid examples in the documentation of python-stdnum's module for each member state
+    (``>>> compact('...')`` followed by its compact form), with the country prefix: each is
+    found whole. A comma is not a separator (``DE 136,695 976``): lists of numbers would be
+    suspects."""
+    from stdnum.eu import vat
+
+    found_any = set()
+    for cc in sorted(vat.MEMBER_STATES):
+        doc = vat._get_cc_module(cc).__doc__ or ""
+        for raw, compact in re.findall(r">>> (?:validate|compact)\('([^']+)'\)\n'([^']+)'", doc):
+            value = compact if compact[:2].isalpha() else cc.upper() + compact
+            if not vat.is_valid(value):
+                continue
+            for written in {value, raw.strip()} - {"DE 136,695 976"}:
+                if not written[:2].isalpha() or written[:2] == "GB":  # XI's module: GB's examples
+                    continue
+                got = [(f.type, f.text) for f in scanner.scan(f"TVA {written}.")]
+                assert got == [("vat_id", written)], written
+                found_any.add(cc)
+    assert len(found_any) >= 20
+
+
+#: python-stdnum module -> a label to write before its number (weak checksums need one)
+NATIONAL_MODULES = {
+    **{"fr.nir": "NIR", "de.idnr": "Steuer-ID", "it.codicefiscale": "CF", "es.dni": "DNI"},
+    **{"es.nie": "NIE", "nl.bsn": "BSN", "be.nn": "NN", "pl.pesel": "PESEL", "at.vnr": "SVNR"},
+    **{"pt.nif": "NIF", "pt.cc": "CC", "se.personnummer": "personnummer", "dk.cpr": "CPR"},
+    **{"fi.hetu": "HETU", "fr.siren": "SIREN", "fr.siret": "SIRET"},
+}
+
+
+@pytest.mark.parametrize("module", sorted(NATIONAL_MODULES))
+def test_national_ids_of_python_stdnums_own_examples(scanner: Scanner, module: str) -> None:
+    """The valid examples in python-stdnum's documentation of each supported identifier, as
+    written there and compact, after their label: each is found whole."""
+    import importlib
+
+    mod = importlib.import_module(f"stdnum.{module}")
+    doc = mod.__doc__ or ""
+    examples = re.findall(r">>> (?:validate|compact|format)\('([^']+)'\)\n'([^']+)'", doc)
+    written_all = {w for pair in examples for w in (pair[0].strip(), pair[1]) if mod.is_valid(w)}
+    if not written_all:
+        pytest.skip(f"stdnum.{module} documents no valid example in this form")
+    for written in written_all:
+        got = [f.text for f in scanner.scan(f"{NATIONAL_MODULES[module]} : {written}.")]
+        assert written in got, (module, written, got)

@@ -121,10 +121,18 @@ def requests(draw: st.DrawFn) -> dict[str, Any]:
     body: dict[str, Any] = {"messages": messages}
     if draw(st.booleans()):
         body["tools"] = [tool(draw) for _ in range(draw(st.integers(1, 2)))]
+        if draw(st.booleans()):
+            name = body["tools"][0]["function"]["name"]
+            body["tool_choice"] = {"type": "function", "function": {"name": name}}
     if draw(st.booleans()):
         body["stop"] = draw(st.lists(TEXT, min_size=1, max_size=3))
     if draw(st.booleans()):
-        schema = {"name": "out", "description": draw(TEXT), "schema": {"type": "object"}}
+        props = {"summary": {"type": "string", "description": draw(TEXT)}}
+        schema = {
+            "name": "out",
+            "description": draw(TEXT),
+            "schema": {"type": "object", "properties": props},
+        }
         body["response_format"] = {"type": "json_schema", "json_schema": schema}
     return body
 

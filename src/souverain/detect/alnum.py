@@ -190,20 +190,21 @@ def _iban(text: str, start: int, compact: str) -> Finding | None:
 
 
 _VAT_PREFIXES = frozenset(
-    "AT BE BG CY CZ DE DK EE EL ES FI FR HR HU IE IT LT LU LV MT NL PL PT RO SE SI SK XI".split()
+    "AT BE BG CY CZ DE DK EE EL ES FI FR GR HR HU IE IT LT LU LV MT NL PL PT RO SE SI SK XI".split()
 )
-# After the country prefix: the lengths and shape the number may have (stdnum decides after).
+# After the country prefix: the lengths and shape the number may have (stdnum decides after;
+# it also takes GR for EL and an NL number without its leading zeros).
 _VAT_FORMATS: dict[str, tuple[tuple[int, ...], re.Pattern[str]]] = {
     cc: (lengths, re.compile(shape))
     for cc, lengths, shape in (
         ("AT", (9,), r"U\d{8}"), ("BE", (10, 9), r"\d{9,10}"), ("BG", (10, 9), r"\d{9,10}"),
         ("CY", (9,), r"\d{8}[A-Z]"), ("CZ", (10, 9, 8), r"\d{8,10}"), ("DE", (9,), r"\d{9}"),
-        ("DK", (8,), r"\d{8}"), ("EE", (9,), r"\d{9}"), ("EL", (9, 8), r"\d{8,9}"),
+        ("DK", (8,), r"\d{8}"), ("EE", (9,), r"\d{9}"), ("EL", (9, 8), r"\d{8,9}"), ("GR", (9, 8), r"\d{8,9}"),
         ("ES", (9,), r"[0-9A-Z]\d{7}[0-9A-Z]"), ("FI", (8,), r"\d{8}"),
         ("FR", (11,), r"[0-9A-Z]{2}\d{9}"), ("HR", (11,), r"\d{11}"), ("HU", (8,), r"\d{8}"),
         ("IE", (9, 8), r"\d[0-9A-Z+*]\d{5}[A-Z]{1,2}"), ("IT", (11,), r"\d{11}"),
         ("LT", (12, 9), r"\d{9}|\d{12}"), ("LU", (8,), r"\d{8}"), ("LV", (11,), r"\d{11}"),
-        ("MT", (8,), r"\d{8}"), ("NL", (12,), r"\d{9}B\d{2}"), ("PL", (10,), r"\d{10}"),
+        ("MT", (8,), r"\d{8}"), ("NL", (12, 11, 10), r"\d{7,9}B\d{2}"), ("PL", (10,), r"\d{10}"),
         ("PT", (9,), r"\d{9}"), ("RO", (10, 9, 8, 7, 6, 5, 4, 3, 2), r"\d{2,10}"),
         ("SE", (12,), r"\d{10}01"), ("SI", (8,), r"\d{8}"), ("SK", (10,), r"\d{10}"),
         ("XI", (12, 9, 5), r"\d{9}|\d{12}|GD\d{3}|HA\d{3}"),

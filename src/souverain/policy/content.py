@@ -78,7 +78,7 @@ def media_parts(messages: list[dict[str, Any]]) -> tuple[tuple[str, str], ...]:
         if not isinstance(content, list):
             continue
         for j, part in enumerate(content):
-            kind = PART_MEDIA.get(part.get("type")) if isinstance(part, dict) else None
+            kind = PART_MEDIA.get(str(part.get("type"))) if isinstance(part, dict) else None
             if kind is not None and kind not in found:
                 found[kind] = f"messages[{i}].content[{j}]"
     return tuple(found.items())

@@ -39,6 +39,8 @@ from souverain.policy.placeholders import (
 
 #: the accepted spellings of a placeholder (see :mod:`souverain.policy.placeholders`)
 PLACEHOLDER_RE = SPELLING_RE
+#: a character that glues a bare name to the text before it (not a placeholder then)
+_GLUES_RE = re.compile(r"[\w\\]")
 _NON_ALNUM_RE = re.compile(r"[\W_]+")
 _SPACES_RE = re.compile(r"\s+")
 _TEXTUAL = frozenset({"person_name", "email", "confidential_marker", "secret"})
@@ -123,13 +125,18 @@ class Pseudonymizer:
         out.append(text[pos:])
         return "".join(out)
 
-    def restore(self, text: str, *, json_escape: bool = False) -> str:
+    def restore(self, text: str, *, json_escape: bool = False, before: str = "") -> str:
         """Put the original values back. ``json_escape``: the text is the inside of a JSON
-        string (tool-call arguments), so originals are escaped for it."""
+        string (tool-call arguments), so originals are escaped for it. ``before``: the
+        character that precedes ``text`` (a stream's part already sent), so that a bare name
+        touching it is not taken for a placeholder."""
         if not self._originals or not any(c in text for c in "<&_\\"):
             return text
+        glued = bool(before) and _GLUES_RE.match(before) is not None
 
         def sub(m: re.Match[str]) -> str:
+            if glued and m.start() == 0 and m.group(2):
+                return m.group()
             original = self._originals.get(canonical(m.group(1) or m.group(2)))
             if original is None:
                 return m.group()
@@ -193,7 +200,7 @@ class StreamRestorer:
         prev = self._prev
         if text:
             self._prev = text[-1]
-        return self.p.restore(prev + text, json_escape=self.json_escape)[len(prev) :]
+        return self.p.restore(text, json_escape=self.json_escape, before=prev)
 
 
 @dataclass
