@@ -79,6 +79,12 @@ def test_chart_and_table(out_dir: Path) -> None:
     text = console.export_text()
     assert "gemma-3-270m" in text and "excluded openai-us: jurisdiction US" in text
     assert "estimated by estimated:parameters, price:table" in text
+    narrow = Console(record=True, width=80)  # stacked per backend: no header or name cut
+    print_table(out_dir / "results.json", console=narrow)
+    lines = narrow.export_text().splitlines()
+    assert max(len(line) for line in lines) <= 80 and "…" not in "\n".join(lines)
+    assert any("gemma-3-270m" in line for line in lines)
+    assert any("quality (95 % CI)" in line for line in lines)
 
 
 class _Refs(HTMLParser):

@@ -14,13 +14,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from rich import box
 from rich.console import Console
-from rich.table import Table
 
 from souverain.evaluation.report_html import render_html
 from souverain.evaluation.stats import METRICS, BackendStats, pareto_fronts, summarize
 from souverain.evaluation.suite import Suite
+from souverain.tables import print_fitting
 
 SCHEMA = "souverain.bench.results/1"
 RESULTS_FILE = "results.json"
@@ -139,36 +138,32 @@ def print_table(results: Mapping[str, Any] | str | Path, console: Console | None
     console = console or Console()
     suite = data.get("suite", {})
     stats = backend_stats(data)
-    table = Table(
-        title=f"bench {suite.get('name', '?')} · use case {data.get('use_case', '?')} · "
+    title = (
+        f"bench {suite.get('name', '?')} · use case {data.get('use_case', '?')} · "
         f"{suite.get('items_run', suite.get('items', '?'))} of {suite.get('items', '?')} items · "
-        f"{data.get('created_at', '')}",
-        title_justify="left",
-        box=box.SIMPLE_HEAD,
-        show_edge=False,
-        pad_edge=False,
-        collapse_padding=True,
+        f"{data.get('created_at', '')}"
     )
-    table.add_column("backend", no_wrap=True)
-    for header in ("quality (95 % CI)", "err", "p50/p95 s", "tok/s", "J/tok", "J/item"):
-        table.add_column(header, justify="right", no_wrap=True)
-    table.add_column("EUR/1k", justify="right", no_wrap=True)
-    table.add_column("front", no_wrap=True)
+    columns = ["backend", "quality (95 % CI)", "err", "p50/p95 s", "tok/s", "J/tok", "J/item"]
+    columns += ["EUR/1k", "front"]
     pareto = data.get("pareto", {})
+    rows = []
     for name, s in stats.items():
         front = "".join(m[0] for m in METRICS if name in pareto.get(m, []))
-        table.add_row(
-            name,
-            f"{_fmt(s.quality_mean, 3)} ({_fmt(s.quality_ci_low, 2)}–{_fmt(s.quality_ci_high, 2)})",
-            str(s.errors),
-            f"{_fmt(s.latency_p50_s)}/{_fmt(s.latency_p95_s)}",
-            _fmt(s.tokens_per_s, 1),
-            _fmt(s.j_per_token, 3),
-            _fmt(s.j_per_item, 1),
-            _fmt(s.eur_per_1000_items, 4),
-            front or "–",
+        rows.append(
+            [
+                name,
+                f"{_fmt(s.quality_mean, 3)} ({_fmt(s.quality_ci_low, 2)}–{_fmt(s.quality_ci_high, 2)})",
+                str(s.errors),
+                f"{_fmt(s.latency_p50_s)}/{_fmt(s.latency_p95_s)}",
+                _fmt(s.tokens_per_s, 1),
+                _fmt(s.j_per_token, 3),
+                _fmt(s.j_per_item, 1),
+                _fmt(s.eur_per_1000_items, 4),
+                front or "–",
+            ]
         )
-    console.print(table)
+    # the whole table when it fits, else one small table per backend: never a cut header or name
+    print_fitting(console, title, columns, rows, right=columns[1:-1])
     console.print("[dim]front: on the Pareto front of quality vs (s)peed, (e)nergy, (c)ost[/]")
     for name, s in stats.items():
         methods = ", ".join(s.energy_methods + s.cost_methods) or "none"
