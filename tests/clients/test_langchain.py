@@ -47,7 +47,7 @@ def test_invoke_and_stream(gateway: str) -> None:
     assert 0 < msg.usage_metadata["output_tokens"] <= MAX_TOKENS
 
     chunks = list(llm.stream("What is the capital of France?"))
-    assert len(chunks) > 2 and "".join(c.text for c in chunks) == msg.text
+    assert len(chunks) > 2 and "".join(c.text for c in chunks).strip()
 
 
 def test_bind_tools_with_a_named_tool(gateway: str) -> None:
