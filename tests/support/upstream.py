@@ -28,6 +28,12 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _after_tool(body: dict[str, Any]) -> bool:
+    """The chat ends on a tool's result: answered in text (an agent's loop ends there)."""
+    messages = body.get("messages") or []
+    return bool(messages) and messages[-1].get("role") == "tool"
+
+
 class Upstream:
     def __init__(self, mode: str = "echo", reply: str | None = None, supports_tools: bool = True):
         self.mode = mode
@@ -36,7 +42,8 @@ class Upstream:
         #: the length of the vectors POST /v1/embeddings answers
         self.embedding_dim = 8
         #: when set, a chat with ``tools`` is answered with these calls ({"name", "arguments"})
-        #: after the text ``reply`` (if any), streamed as OpenAI streams them
+        #: after the text ``reply`` (if any), streamed as OpenAI streams them; a chat that ends
+        #: on a tool result is answered in text
         self.tool_calls: list[dict[str, str]] | None = None
         self.captured: list[bytes] = []
         self.probes = 0  # GET /v1/models (health probes) received
@@ -160,7 +167,7 @@ class Upstream:
             return JSONResponse({"error": {"message": "tools are not supported"}}, status_code=400)
         if self.mode in ("tool_stream", "tool_stream_cut") and body.get("stream"):
             return StreamingResponse(self._tool_stream(body), media_type="text/event-stream")
-        if body.get("tools") and self.tool_calls is not None:
+        if body.get("tools") and self.tool_calls is not None and not _after_tool(body):
             return self._tool_answer(body)
         text = self._answer(body)
         chat = "messages" in body
