@@ -191,9 +191,19 @@ def without_weight_repacking() -> Iterator[None]:
 
 
 _amx_said = False
+#: one model load at a time in this process: llama-cpp-python silences llama.cpp's load-time
+#: output by redirecting the process's stderr for the duration of a load, and two loads at once
+#: (several llamacpp backends starting together) undo each other's redirection, so the lines
+#: leaked on every command; loads are one-off, so serialising them costs only start-up overlap
+_LOAD_LOCK = threading.Lock()
 
 
 def _new_llama(path: Path, cfg: LlamaCppConfig) -> Any:
+    with _LOAD_LOCK:
+        return _load_llama(path, cfg)
+
+
+def _load_llama(path: Path, cfg: LlamaCppConfig) -> Any:
     import llama_cpp
 
     threads = cfg.n_threads or max(1, os.cpu_count() or 1)
