@@ -285,10 +285,13 @@ def test_national_ids_of_python_stdnums_own_examples(scanner: Scanner, module: s
 
     mod = importlib.import_module(f"stdnum.{module}")
     doc = mod.__doc__ or ""
-    examples = re.findall(r">>> (?:validate|compact|format)\('([^']+)'\)\n'([^']+)'", doc)
+    examples = re.findall(
+        r">>> (?:validate|compact|format)\('([^']+)'\)(?:[ \t]*#[^\n]*)?\n'([^']+)'", doc
+    )
     written_all = {w for pair in examples for w in (pair[0].strip(), pair[1]) if mod.is_valid(w)}
-    if not written_all:
-        pytest.skip(f"stdnum.{module} documents no valid example in this form")
+    if module == "it.codicefiscale":  # the personal form; the 11-digit company form is not
+        written_all = {w for w in written_all if len(w) == 16}  # detected (closing note)
+    assert written_all, f"stdnum.{module} documents no valid example this test can read"
     for written in written_all:
         got = [f.text for f in scanner.scan(f"{NATIONAL_MODULES[module]} : {written}.")]
         assert written in got, (module, written, got)
