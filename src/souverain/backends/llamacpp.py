@@ -198,8 +198,40 @@ _amx_said = False
 _LOAD_LOCK = threading.Lock()
 
 
+#: ggml's log levels (ggml.h: NONE, DEBUG, INFO, WARN, ERROR, CONT) as Python's. llama-cpp-python
+#: 0.3's own callback maps them one step too high (its WARN is ggml's INFO, its ERROR ggml's
+#: WARN), so llama.cpp's warnings (the SWA cache line) reached stderr on every command
+_GGML_LEVELS = {0: logging.DEBUG, 1: logging.DEBUG, 2: logging.DEBUG, 3: logging.INFO}
+_native_log = logging.getLogger("souverain.backends.llamacpp.native")
+_native_state = {"level": logging.DEBUG, "callback": None}
+
+
+def _install_log_callback() -> None:
+    """Route llama.cpp's own log lines to ``souverain.backends.llamacpp.native``: its errors at
+    error level, its warnings at info (shown with --log-level info), the rest at debug."""
+    if _native_state["callback"] is not None:
+        return
+    import ctypes
+
+    import llama_cpp
+
+    @llama_cpp.llama_log_callback
+    def callback(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
+        if level != 5:  # 5: the previous line continues
+            _native_state["level"] = _GGML_LEVELS.get(level, logging.ERROR)
+        py_level = int(_native_state["level"])  # type: ignore[call-overload]
+        if _native_log.isEnabledFor(py_level):
+            line = text.decode("utf-8", "replace").rstrip("\n")
+            if line:
+                _native_log.log(py_level, "%s", line)
+
+    _native_state["callback"] = callback  # kept alive: llama.cpp holds a pointer to it
+    llama_cpp.llama_log_set(callback, ctypes.c_void_p(0))
+
+
 def _new_llama(path: Path, cfg: LlamaCppConfig) -> Any:
     with _LOAD_LOCK:
+        _install_log_callback()
         return _load_llama(path, cfg)
 
 
