@@ -146,3 +146,14 @@ def test_report_by_hour_groups_utc_hours(ledger_url: str, monkeypatch: pytest.Mo
     assert result.exit_code == 0, result.output
     by = {s["group"]: s["requests"] for s in json.loads(result.stdout)}
     assert by == {"2026-03-02T09": 2, "2026-03-02T11": 1, "total": 3}
+
+
+def test_a_responses_row_is_a_chat_span() -> None:
+    """OTel GenAI has no 'responses' operation: a Responses API row is a chat span, and the
+    gateway's own operation name is kept beside it."""
+    row = {"request_id": "r", "operation": "responses", "model": "m"}
+    attrs = span_attributes(row)
+    assert attrs["gen_ai.operation.name"] == "chat" and attrs["souverain.operation"] == "responses"
+    assert span_attributes({**row, "operation": "embeddings"})["gen_ai.operation.name"] == (
+        "embeddings"
+    )

@@ -84,11 +84,22 @@ def _any_value(value: Any) -> dict[str, Any]:
     return {"stringValue": str(value)}
 
 
+#: souverain's operations that are not GenAI semantic-convention values, as the value they are:
+#: a Responses API call is a chat (the original stays in ``souverain.operation``)
+_OTEL_OPERATIONS = {"responses": "chat"}
+
+
+def otel_operation(row: dict[str, Any]) -> str:
+    operation = row.get("operation") or "chat"
+    return _OTEL_OPERATIONS.get(operation, operation)
+
+
 def span_attributes(row: dict[str, Any]) -> dict[str, Any]:
     """The span attributes for one row, as a plain dict (``None`` values left out)."""
     provider = row.get("operator")
     attrs: dict[str, Any] = {
-        "gen_ai.operation.name": row.get("operation") or "chat",
+        "gen_ai.operation.name": otel_operation(row),
+        "souverain.operation": row.get("operation"),
         "gen_ai.request.model": row.get("requested_model") or row.get("model"),
         "gen_ai.response.model": row.get("model"),
         "gen_ai.provider.name": provider,
@@ -118,7 +129,7 @@ def to_span(row: dict[str, Any]) -> dict[str, Any]:
     return {
         "traceId": digest[:32],
         "spanId": digest[32:48],
-        "name": f"{row.get('operation') or 'chat'} {model}".strip(),
+        "name": f"{otel_operation(row)} {model}".strip(),
         "kind": 3,  # SPAN_KIND_CLIENT: the gateway calls a model
         "startTimeUnixNano": _nanos(start),
         "endTimeUnixNano": _nanos(end),
