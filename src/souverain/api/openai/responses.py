@@ -14,6 +14,7 @@ refused with 400 ``unsupported_parameter`` naming the field."""
 from __future__ import annotations
 
 import re
+from functools import partial
 from typing import Any
 
 import orjson
@@ -28,16 +29,15 @@ from souverain.api.openai.responses_output import ResponseShape, response_events
 from souverain.api.openai.responses_protocol import ResponsesRequest
 from souverain.api.openai.serving import (
     SSE_HEADERS,
-    _counted,
-    _tokens,
     admitted,
     answer_headers,
-    backend_error,
     chat_request,
-    refusal_error,
+    counted,
+    finish_answer,
+    open_answer,
 )
-from souverain.backends.base import BackendError, GenerationRequest
-from souverain.gateway.call import CallContext, Refusal
+from souverain.backends.base import GenerationRequest
+from souverain.gateway.call import CallContext
 from souverain.gateway.runtime import Runtime
 
 OPERATION = "responses"
@@ -440,28 +440,16 @@ async def respond(runtime: Runtime, principal: Principal, wire: ResponsesRequest
         stream=stream,
     )
     ctx = CallContext(request_id, use_case, principal.name, stream=stream, operation=OPERATION)
-    try:
-        answer = await runtime.pipeline.open(ctx, greq)
-    except Refusal as ref:
-        raise in_request_terms(refusal_error(ref, use_case.name, request_id), places) from None
-    except BackendError as exc:
-        raise in_request_terms(backend_error(exc, use_case.name, request_id), places) from None
+    answer = await open_answer(runtime, ctx, greq, partial(in_request_terms, places=places))
     headers = {**answer_headers(answer, use_case.name), **admission.headers()}
     shape = ResponseShape(wire, request_id, answer.backend_name)
     if stream:
         return StreamingResponse(
-            _counted(runtime, admission, answer, response_events(shape, answer)),
+            counted(runtime, admission, answer, response_events(shape, answer)),
             media_type="text/event-stream",
             headers={**SSE_HEADERS, **headers},
         )
-    try:
-        comp = await answer.finish_completion()
-    except BackendError as exc:
-        raise in_request_terms(backend_error(exc, use_case.name, request_id), places) from None
-    except Refusal as ref:  # the row could not be written: the answer is withheld
-        raise refusal_error(ref, use_case.name, request_id) from None
-    finally:
-        runtime.limiter.spend_soon(admission, _tokens(answer))
+    comp = await finish_answer(runtime, admission, answer, partial(in_request_terms, places=places))
     status, incomplete, output = response_output(comp)
     body = shape.body(status, output, comp.usage, incomplete=incomplete)
     return Response(orjson.dumps(body), media_type="application/json", headers=headers)

@@ -260,34 +260,61 @@ async def generate(
         stream=stream,
     )
     ctx = CallContext(request_id, use_case, principal.name, stream=stream)
-    try:
-        answer = await runtime.pipeline.open(ctx, greq)
-    except Refusal as ref:
-        raise refusal_error(ref, use_case.name, request_id) from None
-    except BackendError as exc:
-        raise backend_error(exc, use_case.name, request_id) from None
+    answer = await open_answer(runtime, ctx, greq)
     created = int(time.time())
     headers = {**answer_headers(answer, use_case.name), **admission.headers()}
     if not stream:
-        try:
-            comp = await answer.finish_completion()
-        except BackendError as exc:
-            raise backend_error(exc, use_case.name, request_id) from None
-        except Refusal as ref:  # the row could not be written: the answer is withheld
-            raise refusal_error(ref, use_case.name, request_id) from None
-        finally:
-            runtime.limiter.spend_soon(admission, _tokens(answer))
+        comp = await finish_answer(runtime, admission, answer)
         body = completion_body(kind, request_id, created, answer.backend_name, comp)
         return Response(orjson.dumps(body), media_type="application/json", headers=headers)
     include_usage = bool(wire.stream_options and wire.stream_options.include_usage)
     return StreamingResponse(
-        _counted(runtime, admission, answer, sse_stream(kind, answer, created, include_usage)),
+        counted(runtime, admission, answer, sse_stream(kind, answer, created, include_usage)),
         media_type="text/event-stream",
         headers={**SSE_HEADERS, **headers},
     )
 
 
-async def _counted(
+def _same(err: APIError) -> APIError:
+    return err
+
+
+async def open_answer(
+    runtime: Runtime,
+    ctx: CallContext,
+    greq: GenerationRequest,
+    translate: Callable[[APIError], APIError] = _same,
+) -> Answer:
+    """The pipeline's answer to an admitted request; a refusal or a backend failure as the
+    client's error (``translate``: an endpoint's own terms for the places it names)."""
+    try:
+        return await runtime.pipeline.open(ctx, greq)
+    except Refusal as ref:
+        raise translate(refusal_error(ref, ctx.use_case.name, ctx.request_id)) from None
+    except BackendError as exc:
+        raise translate(backend_error(exc, ctx.use_case.name, ctx.request_id)) from None
+
+
+async def finish_answer(
+    runtime: Runtime,
+    admission: Admission,
+    answer: Answer,
+    translate: Callable[[APIError], APIError] = _same,
+) -> Any:
+    """The whole completion of a non-streamed answer (released only once its row committed),
+    its tokens then counted against the key's and use case's ``tpm``."""
+    name, request_id = answer.ctx.use_case.name, answer.ctx.request_id
+    try:
+        return await answer.finish_completion()
+    except BackendError as exc:
+        raise translate(backend_error(exc, name, request_id)) from None
+    except Refusal as ref:  # the row could not be written: the answer is withheld
+        raise refusal_error(ref, name, request_id) from None
+    finally:
+        runtime.limiter.spend_soon(admission, _tokens(answer))
+
+
+async def counted(
     runtime: Runtime, admission: Admission, answer: Answer, chunks: AsyncIterator[bytes]
 ) -> AsyncIterator[bytes]:
     """The stream, then its tokens added to the key's and use case's ``tpm`` counters."""
