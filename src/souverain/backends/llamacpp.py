@@ -201,14 +201,15 @@ _LOAD_LOCK = threading.Lock()
 #: ggml's log levels (ggml.h: NONE, DEBUG, INFO, WARN, ERROR, CONT) as Python's. llama-cpp-python
 #: 0.3's own callback maps them one step too high (its WARN is ggml's INFO, its ERROR ggml's
 #: WARN), so llama.cpp's warnings (the SWA cache line) reached stderr on every command
-_GGML_LEVELS = {0: logging.DEBUG, 1: logging.DEBUG, 2: logging.DEBUG, 3: logging.INFO}
+_GGML_LEVELS = {0: logging.DEBUG, 1: logging.DEBUG, 2: logging.DEBUG, 3: logging.DEBUG}
 _native_log = logging.getLogger("souverain.backends.llamacpp.native")
 _native_state = {"level": logging.DEBUG, "callback": None}
 
 
 def _install_log_callback() -> None:
     """Route llama.cpp's own log lines to ``souverain.backends.llamacpp.native``: its errors at
-    error level, its warnings at info (shown with --log-level info), the rest at debug."""
+    error level, the rest, warnings included (internal notes such as the SWA cache line), at
+    debug (``serve --log-level debug`` shows them)."""
     if _native_state["callback"] is not None:
         return
     import ctypes
