@@ -22,8 +22,10 @@ from souverain.api.drain import Drain, DrainGuard
 from souverain.api.endpoints import PREFIX as ENDPOINT_PREFIX
 from souverain.api.endpoints import method_not_allowed, unknown_endpoint
 from souverain.api.errors import APIError, error_response
+from souverain.api.fastpath import DirectRoutes
 from souverain.api.limits import BodySizeLimit, BodyTooLarge, too_large_body
 from souverain.api.openai import early
+from souverain.api.openai.router import DIRECT
 from souverain.api.openai.router import router as openai_router
 from souverain.api.readiness import Readiness
 from souverain.api.strictjson import InvalidBody
@@ -234,6 +236,7 @@ def create_app(
         body = {"status": "ready" if ready else "not_ready", "backends": backends}
         return Response(orjson.dumps(body), 200 if ready else 503, media_type="application/json")
 
+    app.add_middleware(DirectRoutes, routes=DIRECT)  # innermost: inside the body limit
     app.add_middleware(BodySizeLimit, max_bytes=config.server.max_body_bytes)
     app.add_middleware(AuthFirst)  # 401 before any byte of the body is read
     app.add_middleware(DrainGuard)  # counts every request; 503 once draining

@@ -167,7 +167,7 @@ class StrictJSONRequest(Request):
         return self._json
 
 
-def _is_json_type(content_type: str) -> bool:
+def is_json_type(content_type: str) -> bool:
     mime = content_type.split(";", 1)[0].strip().lower()
     return mime == "application/json" or (
         mime.startswith("application/") and mime.endswith("+json")
@@ -182,7 +182,7 @@ async def _json_despite_type(request: StrictJSONRequest) -> None:
     came: FastAPI answers it with the 400 for a body that is not a JSON object."""
     headers = request.scope.get("headers") or []
     content_type = next((v for k, v in headers if k == b"content-type"), b"").decode("latin-1")
-    if _is_json_type(content_type):
+    if is_json_type(content_type):
         return
     raw = await request.body()
     if not raw.lstrip(b" \t\r\n").startswith(b"{"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
+from pydantic import BaseModel
 from starlette.responses import Response
 
 from souverain.api.auth import authenticate
@@ -18,6 +19,13 @@ from souverain.api.openai.responses_protocol import ResponsesRequest
 from souverain.api.strictjson import StrictJSONRoute
 
 router = APIRouter(prefix="/v1", tags=["openai"], route_class=StrictJSONRoute)
+#: the POST routes below, served by api/fastpath.py when the body validates (the same steps)
+DIRECT: dict[str, tuple[type[BaseModel], Any]] = {
+    "/v1/chat/completions": (ChatCompletionRequest, serving.generate),
+    "/v1/completions": (CompletionRequest, serving.generate),
+    "/v1/embeddings": (EmbeddingRequest, embeddings.embed),
+    "/v1/responses": (ResponsesRequest, responses.respond),
+}
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"description": desc}
     for code, desc in {
