@@ -94,7 +94,10 @@ class LedgerRecord:
 
     def content(self) -> dict[str, Any]:
         """The record's fields as a column -> value dict, normalised (:func:`canonical_value`)."""
-        out = {name: canonical_value(name, getattr(self, name)) for name in RECORD_FIELDS}
+        out = {}
+        for name, normalise in _RECORD_NORMALISE:
+            value = getattr(self, name)
+            out[name] = None if value is None else normalise(value)
         if out["context_tokens"] is None:
             out["context_tokens"] = out["prompt_tokens"]
         return out
@@ -182,23 +185,51 @@ def canonical_value(name: str, value: Any) -> Any:
     return _NORMALISE.get(name, str)(value)
 
 
+def _time_text(value: Any) -> str:
+    """A timestamp as the hash spells it (:func:`format_ts` of the normalised value)."""
+    return _time(value).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+#: (field, how it is normalised): the record's fields (for content()) and the hashed ones (the
+#: time fields straight to their text), looked up once rather than per value (the writer
+#: thread seals every row with these)
+_RECORD_NORMALISE = tuple((name, _NORMALISE.get(name, str)) for name in RECORD_FIELDS)
+_HASHED_TEXT = tuple(
+    (name, _time_text if name in _TIME_FIELDS else _NORMALISE.get(name, str))
+    for name in HASHED_FIELDS
+)
+
+
 def canonical_json(row: dict[str, Any]) -> str:
     """The exact text a row's hash is computed over: the hashed fields, normalised, as compact
     JSON with sorted keys; timestamps as ``YYYY-MM-DDTHH:MM:SS.ffffffZ``."""
     body = {}
-    for name in HASHED_FIELDS:
+    for name, normalise in _HASHED_TEXT:
         value = row.get(name)
-        if value is not None:
-            value = _NORMALISE.get(name, str)(value)
-            if name in _TIME_FIELDS:
-                value = format_ts(value)
-        body[name] = value
+        body[name] = None if value is None else normalise(value)
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def row_hash(row: dict[str, Any]) -> str:
     """SHA-256 (hex) of the row's canonical JSON; ``row`` must hold every hashed field."""
     return hashlib.sha256(canonical_json(row).encode("utf-8")).hexdigest()
+
+
+_TIMES_HASHED = tuple(n for n in HASHED_FIELDS if n in _TIME_FIELDS)
+
+
+def sealed_row_hash(row: dict[str, Any]) -> str:
+    """:func:`row_hash` of a row whose values are normalised already (:meth:`LedgerRecord.content`
+    plus the writer's text ``writer_id``/``prev_hash`` and UTC ``created_at``/``sealed_at``):
+    the same text, without normalising every value a second time (the writer thread seals each
+    row with it; tests/ledger/test_record.py checks it against :func:`row_hash`)."""
+    body = {name: row.get(name) for name in HASHED_FIELDS}
+    for name in _TIMES_HASHED:
+        value = body[name]
+        if value is not None:
+            body[name] = _time_text(value)
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def validate(rec: LedgerRecord) -> None:

@@ -23,7 +23,13 @@ from typing import Any, Literal
 
 from sqlalchemy import Engine
 
-from souverain.ledger.record import LedgerRecord, canonical_value, row_hash, utcnow
+from souverain.ledger.record import (
+    LedgerRecord,
+    canonical_value,
+    row_hash,
+    sealed_row_hash,
+    utcnow,
+)
 from souverain.ledger.schema import ledger as T
 
 OpKind = Literal["begin", "finish", "interrupt"]
@@ -31,6 +37,9 @@ _STOP = object()
 _COLUMNS = [c.name for c in T.columns if c.name != "id"]
 _TIMES = ("ts", "created_at", "sealed_at")
 _BOOLS = ("self_hosted", "open_weights", "stream", "used_tools", "used_json_mode")
+_TIME_AT = tuple(_COLUMNS.index(c) for c in _TIMES)
+_BOOL_AT = tuple(_COLUMNS.index(c) for c in _BOOLS)
+_DATA_TYPES = _COLUMNS.index("data_types")
 
 
 class RowConflict(Exception):
@@ -74,17 +83,37 @@ class _Sql:
             f"updated_at = {ph('updated_at')} WHERE id = 1"
         )
         self.begin = None if self.pg else "BEGIN IMMEDIATE"
+        one = "(" + ", ".join(["%s" if self.pg else "?"] * len(_COLUMNS)) + ")"
+        self._values = one
+        self._inserts: dict[int, str] = {}
+        #: rows per multi-row INSERT: within the driver's limit on parameters (SQLite 32766,
+        #: PostgreSQL 65535)
+        self.insert_rows_max = max(1, 32000 // len(_COLUMNS))
+
+    def insert_many(self, n: int) -> str:
+        """``INSERT`` of ``n`` rows in one statement (positional parameters, :meth:`values`)."""
+        statement = self._inserts.get(n)
+        if statement is None:
+            statement = self._inserts[n] = (
+                f"INSERT INTO ledger ({', '.join(_COLUMNS)}) VALUES "
+                + ", ".join([self._values] * n)
+            )
+        return statement
 
     def bind(self, row: dict[str, Any]) -> dict[str, Any]:
-        out: dict[str, Any] = {c: row.get(c) for c in _COLUMNS}
-        out["data_types"] = json.dumps(row["data_types"], sort_keys=True, separators=(",", ":"))
+        return dict(zip(_COLUMNS, self.values(row), strict=True))
+
+    def values(self, row: dict[str, Any]) -> list[Any]:
+        """The row's column values in :data:`_COLUMNS` order, as the driver stores them."""
+        out = [row.get(c) for c in _COLUMNS]
+        out[_DATA_TYPES] = json.dumps(row["data_types"], sort_keys=True, separators=(",", ":"))
         if not self.pg:  # SQLite: naive UTC text as SQLAlchemy stores it, ints for booleans
-            for name in _TIMES:
-                if out[name] is not None:
-                    out[name] = out[name].strftime("%Y-%m-%d %H:%M:%S.%f")
-            for name in _BOOLS:
-                if out[name] is not None:
-                    out[name] = int(out[name])
+            for i in _TIME_AT:
+                if out[i] is not None:  # = strftime("%Y-%m-%d %H:%M:%S.%f"), faster
+                    out[i] = out[i].replace(tzinfo=None).isoformat(" ", "microseconds")
+            for i in _BOOL_AT:
+                if out[i] is not None:
+                    out[i] = int(out[i])
         return out
 
     def when(self, value: datetime) -> Any:
@@ -213,6 +242,17 @@ class Writer:
         cur = conn.cursor()
         begun: dict[str, datetime] = {}
         now = utcnow()
+        #: new rows, inserted together (one statement, one step of the database for many rows)
+        #: before any other statement and at the end
+        inserts: list[Any] = []
+
+        def flush() -> None:
+            per = sql.insert_rows_max * len(_COLUMNS)
+            for at in range(0, len(inserts), per):
+                part = inserts[at : at + per]
+                cur.execute(sql.insert_many(len(part) // len(_COLUMNS)), part)
+            inserts.clear()
+
         try:
             if sql.begin:
                 cur.execute(sql.begin)
@@ -222,14 +262,15 @@ class Writer:
                     assert op.rec is not None
                     row = op.rec.content()
                     row.update(writer_id=self.writer_id, created_at=now, status="pending")
-                    cur.execute(sql.insert, sql.bind(row))
+                    inserts.extend(sql.values(row))
                     begun[op.request_id] = now
                     continue
                 if head is None:
                     cur.execute(sql.head)
                     seq, digest = cur.fetchone()
                     head = (int(seq), str(digest))
-                head = self._seal(cur, op, head, now)
+                head = self._seal(cur, op, head, now, inserts, flush)
+            flush()
             if head is not None:
                 cur.execute(
                     sql.set_head,
@@ -240,10 +281,21 @@ class Writer:
             cur.close()
         return begun
 
-    def _seal(self, cur: Any, op: Op, head: tuple[int, str], now: datetime) -> tuple[int, str]:
+    def _seal(
+        self,
+        cur: Any,
+        op: Op,
+        head: tuple[int, str],
+        now: datetime,
+        inserts: list[Any],
+        flush: Any,
+    ) -> tuple[int, str]:
+        """Seal ``op``'s row onto ``head``: a new row joins ``inserts``; an update first
+        ``flush``es them (the row it completes may be among them)."""
         sql = self.sql
         statement: str | None
         if op.kind == "interrupt":
+            flush()
             cur.execute(sql.pending_row, {"request_id": op.request_id})
             found = cur.fetchone()
             if found is None:  # already finalised (another process marked it first)
@@ -259,9 +311,15 @@ class Writer:
             row.update(writer_id=self.writer_id, created_at=created or now)
             statement = sql.complete if created is not None else sql.insert
         row.update(sealed_at=now, prev_hash=head[1], seq=head[0] + 1)
-        row["row_hash"] = row_hash(row)
+        # a row read back (interrupt) is normalised as it is hashed; the record's content() is
+        # normalised already
+        row["row_hash"] = row_hash(row) if op.kind == "interrupt" else sealed_row_hash(row)
+        if statement is sql.insert:
+            inserts.extend(sql.values(row))
+            return row["seq"], row["row_hash"]
+        flush()
         cur.execute(statement, sql.bind(row))
-        if statement is sql.complete and cur.rowcount != 1:
+        if cur.rowcount != 1:
             raise RowConflict(
                 f"request {op.request_id!r}: its pending row is gone or was finalised"
             )
