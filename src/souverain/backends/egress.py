@@ -14,6 +14,7 @@ prompt from the same (scanned, rewritten) request.
 from __future__ import annotations
 
 from dataclasses import fields, replace
+from functools import cache
 from typing import Any
 
 from souverain.backends.base import GenerationRequest
@@ -39,16 +40,21 @@ def _empty(value: Any) -> bool:
     return value is None or (isinstance(value, list | dict) and not value)
 
 
+@cache
+def _sent_fields(cls: type) -> tuple[str, ...]:
+    """The fields of a request class that leave: every one but :data:`NOT_SENT` (read once per
+    class, not once per request)."""
+    return tuple(f.name for f in fields(cls) if f.name not in NOT_SENT)
+
+
 def egress_body(request: GenerationRequest) -> dict[str, Any]:
     """Everything of ``request`` that would go upstream, as an OpenAI request body (without the
     backend's own fields). Empty fields are left out; ``extra`` is merged at the top level."""
     body: dict[str, Any] = {}
-    for f in fields(request):
-        if f.name in NOT_SENT:
-            continue
-        value = getattr(request, f.name)
+    for name in _sent_fields(type(request)):
+        value = getattr(request, name)
         if not _empty(value):
-            body[f.name] = value
+            body[name] = value
     for key, value in request.extra.items():
         if not _empty(value) and key not in body:
             body[key] = value

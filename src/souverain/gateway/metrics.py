@@ -25,6 +25,7 @@ LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
+        self._children: dict[tuple[str, tuple[str, ...]], Any] = {}
         r = self.registry
         self.requests = Counter("souverain_requests", "Requests by outcome", LABELS, registry=r)
         self.refusals = Counter(
@@ -77,20 +78,30 @@ class Metrics:
         energy_method: str,
     ) -> None:
         labels = (use_case, backend or "-", decision)
-        self.requests.labels(*labels).inc()
+        child = self._child
+        child(self.requests, labels).inc()
         if decision == "refused" and code:
             self.refusals.labels(use_case, code).inc()
         if prompt_tokens:
-            self.tokens.labels(*labels, "input").inc(prompt_tokens)
+            child(self.tokens, (*labels, "input")).inc(prompt_tokens)
         if completion_tokens:
-            self.tokens.labels(*labels, "output").inc(completion_tokens)
+            child(self.tokens, (*labels, "output")).inc(completion_tokens)
         if cost_eur:
-            self.cost.labels(*labels).inc(cost_eur)
+            child(self.cost, labels).inc(cost_eur)
         if energy_wh:
-            self.energy.labels(*labels, energy_method).inc(energy_wh)
-        self.latency.labels(*labels).observe(duration_s)
+            child(self.energy, (*labels, energy_method)).inc(energy_wh)
+        child(self.latency, labels).observe(duration_s)
         if ttft_s is not None:
-            self.ttft.labels(*labels).observe(ttft_s)
+            child(self.ttft, labels).observe(ttft_s)
+
+    def _child(self, metric: Any, labels: tuple[str, ...]) -> Any:
+        """``metric.labels(*labels)``, kept: prometheus-client returns the same child for the
+        same labels every time, after validating and locking (several µs per request)."""
+        key = (metric._name, labels)
+        found = self._children.get(key)
+        if found is None:
+            found = self._children[key] = metric.labels(*labels)
+        return found
 
     def render(self) -> tuple[bytes, str]:
         if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):

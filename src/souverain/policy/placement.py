@@ -221,9 +221,13 @@ def place(
     by_category: dict[str, Counter[str]] = {}
     for f in found:
         by_category.setdefault(f.category, Counter())[f.type] += 1
-    placement = Placement(use_case=use_case.name, data_types=dict(Counter(f.type for f in found)))
+    placement = Placement(
+        use_case=use_case.name, data_types=dict(Counter(f.type for f in found)) if found else {}
+    )
 
-    actions = {cat: category_action(policy, cat) for cat in CATEGORY_FIELDS}
+    actions: dict[str, str | None] = {}
+    if found:  # the data actions only concern the categories found (none: nothing to look up)
+        actions = {cat: category_action(policy, cat) for cat in CATEGORY_FIELDS}
     if needs.embedding:  # a placeholder changes the vector: pseudonymising means keeping local
         actions = {c: "keep-local" if a == "pseudonymize" else a for c, a in actions.items()}
     for cat, counts in by_category.items():
