@@ -58,32 +58,36 @@ def gateway_process(
     extra_args: list[str] | None = None,
     ready: tuple[str, ...] | None = None,
     unset: tuple[str, ...] = (),
+    cwd: Path | None = None,
+    log: Path | None = None,
+    log_level: str | None = "warning",
 ) -> Iterator[str]:
     """Run a real ``souverain serve`` process on a free loopback port; yield its base URL once
     ``/readyz`` says ready (or, with ``ready``, once those backends are: others may be down).
-    ``unset``: environment variables the process must not see."""
+    ``unset``: environment variables the process must not see; ``cwd``: where it runs; ``log``:
+    a file for its output; ``log_level``: None for serve's own default."""
     port = free_port()
-    cmd = [
-        sys.executable,
-        "-m",
-        "souverain",
-        "serve",
-        "--port",
-        str(port),
-        "--log-level",
-        "warning",
-    ]
+    cmd = [sys.executable, "-m", "souverain", "serve", "--port", str(port)]
+    if log_level is not None:
+        cmd += ["--log-level", log_level]
     if config is not None:
         cmd += ["--config", str(config)]
     cmd += extra_args or []
     proc_env = {k: v for k, v in {**os.environ, **(env or {})}.items() if k not in unset}
-    proc = subprocess.Popen(cmd, env=proc_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    out_file = log.open("w") if log is not None else None
+    proc = subprocess.Popen(
+        cmd,
+        cwd=cwd,
+        env=proc_env,
+        stdout=out_file if out_file is not None else subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.time() + timeout
         while True:
             if proc.poll() is not None:
-                out = proc.stdout.read().decode() if proc.stdout else ""
+                out = proc.stdout.read().decode() if proc.stdout else log.read_text() if log else ""
                 raise RuntimeError(f"souverain serve exited with {proc.returncode}:\n{out}")
             try:
                 resp = httpx.get(base + "/readyz", timeout=2)
@@ -103,6 +107,8 @@ def gateway_process(
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+        if out_file is not None:
+            out_file.close()
 
 
 @pytest.fixture(scope="module")

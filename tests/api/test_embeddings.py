@@ -15,9 +15,9 @@ import numpy as np
 import openai
 import pytest
 
-from souverain.api.app import create_app
 from souverain.config import parse_config
 from souverain.ledger import Ledger
+from tests.support.asgi import app_client
 from tests.support.configs import backend, openai_upstream
 from tests.support.upstream import Upstream
 
@@ -64,18 +64,8 @@ def config_dict(up: Upstream, tmp: Path) -> dict[str, Any]:
 async def gw(tmp_path: Path) -> AsyncIterator[tuple[openai.AsyncOpenAI, Upstream, Any, str]]:
     with Upstream() as up:
         config = parse_config(config_dict(up, tmp_path))
-        app = create_app(config)
-        runtime = app.state.runtime
-        await runtime.start()
-        http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw")
-        client = openai.AsyncOpenAI(
-            base_url="http://gw/v1", api_key="none", http_client=http, max_retries=0
-        )
-        try:
+        async with app_client(config) as (client, runtime):
             yield client, up, runtime, config.ledger.url
-        finally:
-            await http.aclose()
-            await runtime.close()
 
 
 async def test_float_base64_and_tokens_through_the_openai_client(gw: Any) -> None:

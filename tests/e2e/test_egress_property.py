@@ -12,7 +12,6 @@ The budget is fixed (``max_examples``) so that the default run stays within seco
 from __future__ import annotations
 
 import json
-import re
 import unicodedata
 from collections.abc import Iterator
 from typing import Any
@@ -22,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, note, settings
 from hypothesis import strategies as st
 
-from tests.support.egress import egress_gateway
+from tests.support.egress import compact, egress_gateway, strings
 
 #: checksum-valid identifiers reported without a label (compact form)
 IDENTIFIERS = {
@@ -202,37 +201,10 @@ def planted(draw: st.DrawFn) -> tuple[dict[str, Any], str]:
     return body, value
 
 
-_NOT_ALNUM = re.compile(r"[\W_]+")
-
-
-def seen(node: Any) -> Iterator[str]:
-    """Every key, string and number the upstream received (JSON in strings decoded)."""
-    if isinstance(node, dict):
-        for k, v in node.items():
-            yield str(k)
-            yield from seen(v)
-    elif isinstance(node, list):
-        texts = [v.get("text") for v in node if isinstance(v, dict)]
-        if len(texts) > 1 and all(isinstance(t, str) for t in texts):
-            yield "".join(texts)  # text parts as a receiver may join them
-        for v in node:
-            yield from seen(v)
-    elif isinstance(node, str):
-        yield node
-        try:
-            inner = json.loads(node)
-        except ValueError:
-            return
-        if isinstance(inner, dict | list):
-            yield from seen(inner)
-    else:
-        yield str(node)
-
-
 def holds(raw: bytes, value: str) -> bool:
     """Does the upstream body hold ``value`` in any spelling (NFKC, separators ignored)?"""
-    texts = [raw.decode("utf-8", "replace"), *seen(json.loads(raw))]
-    flat = [_NOT_ALNUM.sub("", unicodedata.normalize("NFKC", t)).upper() for t in texts]
+    texts = [raw.decode("utf-8", "replace"), *strings(json.loads(raw), join_parts=True)]
+    flat = [compact(unicodedata.normalize("NFKC", t)) for t in texts]
     return any(value in t for t in flat)
 
 

@@ -11,14 +11,12 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
-from tests.support.upstream import free_port
+from tests.conftest import gateway_process
 
 pytestmark = pytest.mark.slow
 
@@ -56,38 +54,16 @@ def served(tmp_path_factory: pytest.TempPathFactory, _model_cache: Path) -> Iter
     if (ROOT / ".git").exists() and shutil.which("git"):
         checkout = tmp / "clone"
         subprocess.run(["git", "clone", "-q", str(ROOT), str(checkout)], check=True)
-    port = free_port()
     env = {
-        **os.environ,
         "PYTHONPATH": str(checkout / "src"),  # the clone's code, not the working tree's
         "SOUVERAIN_DATA_DIR": str(tmp / "data"),
     }
-    env.pop("SOUVERAIN_CONFIG", None)
-    log = (tmp / "serve.log").open("w+")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "souverain", "serve", "--port", str(port)],
-        cwd=checkout,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 180
-    try:
-        while True:
-            assert proc.poll() is None, Path(log.name).read_text()
-            try:
-                if httpx.get(base + "/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.time() < deadline, "serve did not become ready"
-            time.sleep(0.3)
-        yield {"port": port, "env": env, "cwd": checkout, "log": Path(log.name)}
-    finally:
-        proc.terminate()
-        proc.wait(timeout=60)
-        log.close()
+    log = tmp / "serve.log"
+    with gateway_process(
+        env=env, timeout=180, unset=("SOUVERAIN_CONFIG",), cwd=checkout, log=log, log_level=None
+    ) as base:
+        port = int(base.rsplit(":", 1)[1])
+        yield {"port": port, "env": {**os.environ, **env}, "cwd": checkout, "log": log}
 
 
 def _as_written(code: str, port: int) -> str:

@@ -31,16 +31,21 @@ def compact(value: str) -> str:
     return _ALNUM.sub("", value).upper()
 
 
-def _strings(node: Any) -> Iterator[str]:
+def strings(node: Any, join_parts: bool = False) -> Iterator[str]:
     """Every key, string and number of a JSON value; strings holding JSON are decoded too (an
-    independent walk: the test does not trust the gateway's own)."""
+    independent walk: the test does not trust the gateway's own). ``join_parts``: also the
+    texts of a list of content parts joined, as a receiver may join them."""
     if isinstance(node, dict):
         for k, v in node.items():
             yield str(k)
-            yield from _strings(v)
+            yield from strings(v, join_parts)
     elif isinstance(node, list):
+        if join_parts:
+            texts = [v.get("text") for v in node if isinstance(v, dict)]
+            if len(texts) > 1 and all(isinstance(t, str) for t in texts):
+                yield "".join(texts)
         for v in node:
-            yield from _strings(v)
+            yield from strings(v, join_parts)
     elif isinstance(node, str):
         yield node
         try:
@@ -48,7 +53,7 @@ def _strings(node: Any) -> Iterator[str]:
         except ValueError:
             return
         if isinstance(inner, dict | list):
-            yield from _strings(inner)
+            yield from strings(inner, join_parts)
     else:
         yield str(node)
 
@@ -60,7 +65,7 @@ def received(upstream: Upstream, since: int = 0) -> str:
     parts: list[str] = []
     for raw in upstream.captured[since:]:
         parts.append(raw.decode("utf-8", "replace"))
-        parts.extend(_strings(json.loads(raw)))
+        parts.extend(strings(json.loads(raw)))
     return "\n".join(compact(p) for p in parts)
 
 

@@ -11,12 +11,11 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
 import openai
 
-from souverain.api.app import create_app
 from souverain.config import parse_config
 from souverain.ledger import Ledger
+from tests.support.asgi import app_client
 from tests.support.configs import openai_upstream
 from tests.support.upstream import Upstream
 
@@ -62,18 +61,8 @@ async def responses_gateway(tmp_path: Path) -> AsyncIterator[Gateway]:
                 "ledger": {"url": f"sqlite:///{tmp_path / 'ledger.db'}"},
             }
         )
-        app = create_app(config)
-        runtime = app.state.runtime
-        await runtime.start()
-        http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw")
-        client = openai.AsyncOpenAI(
-            base_url="http://gw/v1", api_key="none", http_client=http, max_retries=0
-        )
-        try:
+        async with app_client(config) as (client, runtime):
             yield Gateway(client, up, runtime, config.ledger.url)
-        finally:
-            await http.aclose()
-            await runtime.close()
 
 
 async def stream_events(gw: Gateway, **kwargs: Any) -> tuple[list[Any], Any]:

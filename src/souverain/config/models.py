@@ -58,6 +58,10 @@ class ParametersConfig(Strict):
     active_b: float | None = Field(None, gt=0)
 
 
+#: ``progress(bytes written, total bytes, target)`` while a model file is written on this machine
+ModelProgress = Callable[[int, int, Path], None]
+
+
 class BackendConfigBase(Strict):
     """Fields every backend has. The sovereignty metadata is required: no defaults."""
 
@@ -94,7 +98,7 @@ class BackendConfigBase(Strict):
         not loaded)."""
         return f"backend {self.name}: {self.type} (remote)"
 
-    def prepare(self, progress: Callable[[int, int, Path], None] | None = None) -> None:
+    def prepare(self, progress: ModelProgress | None = None) -> None:
         """Write what this backend's model needs on this machine before it loads (the embedded
         model's cache file), telling ``progress(bytes done, total, path)``; nothing by default.
         Failures are left to the backend's own start, which reports them."""
