@@ -198,15 +198,18 @@ _HASHED_TEXT = tuple(
     (name, _time_text if name in _TIME_FIELDS else _NORMALISE.get(name, str))
     for name in HASHED_FIELDS
 )
+#: the same for values normalised already (only the times still to spell)
+_SEALED_TEXT = tuple((name, _time_text if name in _TIME_FIELDS else None) for name in HASHED_FIELDS)
 
 
-def canonical_json(row: dict[str, Any]) -> str:
+def canonical_json(row: dict[str, Any], normalised: bool = False) -> str:
     """The exact text a row's hash is computed over: the hashed fields, normalised, as compact
-    JSON with sorted keys; timestamps as ``YYYY-MM-DDTHH:MM:SS.ffffffZ``."""
+    JSON with sorted keys; timestamps as ``YYYY-MM-DDTHH:MM:SS.ffffffZ``. ``normalised``: the
+    values are normalised already (:func:`sealed_row_hash`), only the times are spelled."""
     body = {}
-    for name, normalise in _HASHED_TEXT:
+    for name, normalise in _SEALED_TEXT if normalised else _HASHED_TEXT:
         value = row.get(name)
-        body[name] = None if value is None else normalise(value)
+        body[name] = value if value is None or normalise is None else normalise(value)
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
@@ -215,21 +218,12 @@ def row_hash(row: dict[str, Any]) -> str:
     return hashlib.sha256(canonical_json(row).encode("utf-8")).hexdigest()
 
 
-_TIMES_HASHED = tuple(n for n in HASHED_FIELDS if n in _TIME_FIELDS)
-
-
 def sealed_row_hash(row: dict[str, Any]) -> str:
     """:func:`row_hash` of a row whose values are normalised already (:meth:`LedgerRecord.content`
     plus the writer's text ``writer_id``/``prev_hash`` and UTC ``created_at``/``sealed_at``):
     the same text, without normalising every value a second time (the writer thread seals each
     row with it; tests/ledger/test_record.py checks it against :func:`row_hash`)."""
-    body = {name: row.get(name) for name in HASHED_FIELDS}
-    for name in _TIMES_HASHED:
-        value = body[name]
-        if value is not None:
-            body[name] = _time_text(value)
-    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return hashlib.sha256(canonical_json(row, normalised=True).encode("utf-8")).hexdigest()
 
 
 def validate(rec: LedgerRecord) -> None:
