@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
@@ -99,6 +100,16 @@ def _is_admin(request: Request) -> bool:
         return False
 
 
+def settle_heap() -> None:
+    """Move what start-up built (imported modules, the detectors' tables and name lists, the
+    config: some 130,000 objects) out of the cyclic garbage collector's sight. They live as long
+    as the process, yet every full collection walked them all again: under load that was one
+    pause of up to 90 ms every ~1,500 requests (bench/gateway_bench.py). Objects made later are
+    collected as before."""
+    gc.collect()
+    gc.freeze()
+
+
 def create_app(
     config: Config,
     *,
@@ -106,11 +117,14 @@ def create_app(
     wait_for_backends: bool = False,
     ledger: Ledger | None = None,
     on_load_failure: Callable[[dict[str, str]], None] | None = None,
+    server_process: bool = False,
 ) -> FastAPI:
     """Build the gateway app. With ``wait_for_backends`` start-up waits until models are loaded;
     ``ledger``: one the caller already opened (else the config's is opened at start-up);
     ``on_load_failure`` is called with ``{backend: reason}`` once loading has finished, when a
-    model that runs in this process could not be loaded (``serve`` then exits)."""
+    model that runs in this process could not be loaded (``serve`` then exits).
+    ``server_process``: the app owns its process (``serve``), whose heap is settled after
+    start-up (:func:`settle_heap`); never in a process that builds many apps (tests)."""
 
     runtime = Runtime(config, hooks, ledger=ledger, routing=_routing_plans)
     readiness = Readiness(runtime.backends, config.server.readyz_cache_s)
@@ -118,6 +132,8 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await runtime.start(wait=wait_for_backends)
+        if server_process:
+            settle_heap()
         watch = None
         if on_load_failure is not None:
 
@@ -250,4 +266,4 @@ def app_from_environment() -> FastAPI:
     ``$SOUVERAIN_CONFIG`` (or the built-in default)."""
     from souverain.config import load_config
 
-    return create_app(load_config(None))
+    return create_app(load_config(None), server_process=True)

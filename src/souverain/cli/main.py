@@ -148,7 +148,9 @@ def serve(
             server.should_exit = True
 
     target: Any = (
-        create_app(cfg, ledger=ledger, on_load_failure=on_load_failure) if workers == 1 else None
+        create_app(cfg, ledger=ledger, on_load_failure=on_load_failure, server_process=True)
+        if workers == 1
+        else None
     )
     if workers > 1:
         if ledger is not None:

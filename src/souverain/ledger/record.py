@@ -210,7 +210,12 @@ def canonical_json(row: dict[str, Any], normalised: bool = False) -> str:
     for name, normalise in _SEALED_TEXT if normalised else _HASHED_TEXT:
         value = row.get(name)
         body[name] = value if value is None or normalise is None else normalise(value)
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _CANONICAL.encode(body)
+
+
+#: json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False), the encoder
+#: built once rather than per row (the same text: json.dumps builds exactly this encoder)
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def row_hash(row: dict[str, Any]) -> str:

@@ -14,7 +14,6 @@ SQLite -- so writers in several processes extend one chain.
 
 from __future__ import annotations
 
-import asyncio
 import concurrent.futures
 import json
 import logging
@@ -186,7 +185,13 @@ class Ledger(LedgerReader):
         #: an awaited write not committed within this raises LedgerUnavailable (None: no limit)
         self.timeout_s = timeout_s
         self.writer_id = owners.writer_id()
-        self._writer = Writer(engine, self.writer_id, batch_max, statement_timeout_s=timeout_s)
+        self._writer = Writer(
+            engine,
+            self.writer_id,
+            batch_max,
+            statement_timeout_s=timeout_s,
+            map_error=lambda exc: _as_ledger_error(exc, url),
+        )
         self.lease = WriterLease(engine, self.writer_id, lease_s, self.mark_interrupted)
         self._closed = False
 
@@ -269,31 +274,40 @@ class Ledger(LedgerReader):
     async def begin(self, rec: LedgerRecord) -> None:
         """Write-ahead for egress: commit a ``pending`` row before any byte leaves for a backend
         that is not self-hosted. Complete it later with :meth:`finish`."""
-        await self._wait(self._submit("begin", rec))
+        await self._wait("begin", rec)
 
     async def finish(self, rec: LedgerRecord) -> None:
         """Complete the row :meth:`begin` wrote for ``rec.request_id``, or write a new one, and
         seal it. Returns once committed. ``rec.status`` must be final (not ``pending``)."""
-        await self._wait(self._submit("finish", rec))
+        await self._wait("finish", rec)
 
-    async def _wait(self, fut: concurrent.futures.Future[Any]) -> None:
-        """Await a queued write for :attr:`timeout_s` at most. A write still queued then is
-        withdrawn (it will never be committed) and LedgerUnavailable raised; one the writer
+    async def _wait(self, kind: OpKind, rec: LedgerRecord) -> None:
+        """Queue a write and await it for :attr:`timeout_s` at most. A write still queued then
+        is withdrawn (it will never be committed) and LedgerUnavailable raised; one the writer
         already runs is bounded by the database's own timeouts (busy / statement timeout), so
-        that the caller never learns "unavailable" for a row that is committed after all."""
-        waiting = asyncio.wrap_future(fut)
-        if self.timeout_s is None:
-            await asyncio.shield(waiting)
-            return
+        that the caller never learns "unavailable" for a row that is committed after all. A
+        caller cancelled meanwhile (its client went away) does not withdraw the write."""
+        self._check(kind, rec)
+        op, waiter = self._writer.submit_waiter(kind, rec, rec.request_id)
+        timer = None
+        if self.timeout_s is not None and not waiter.done():
+            timeout_s = self.timeout_s
+
+            def expire() -> None:
+                if self._writer.withdraw(op) and not waiter.done():
+                    waiter.set_exception(
+                        LedgerUnavailable(
+                            f"ledger at {display_url(self.url)}: no commit within "
+                            f"{timeout_s * 1000:.0f} ms"
+                        )
+                    )
+
+            timer = waiter.get_loop().call_later(timeout_s, expire)
         try:
-            await asyncio.wait_for(asyncio.shield(waiting), self.timeout_s)
-        except TimeoutError:
-            if getattr(fut, "withdraw", lambda: False)():
-                raise LedgerUnavailable(
-                    f"ledger at {display_url(self.url)}: no commit within "
-                    f"{self.timeout_s * 1000:.0f} ms"
-                ) from None
-            await asyncio.shield(waiting)
+            await waiter
+        finally:
+            if timer is not None:
+                timer.cancel()
 
     def begin_sync(self, rec: LedgerRecord) -> None:
         self._submit("begin", rec).result()
@@ -333,10 +347,14 @@ class Ledger(LedgerReader):
         return owners.is_alive(wid, as_utc(created_at), now, self.stale_after_s)
 
     def _submit(self, kind: OpKind, rec: LedgerRecord) -> concurrent.futures.Future[Any]:
+        self._check(kind, rec)
+        return self._submit_op(kind, rec, rec.request_id)
+
+    @staticmethod
+    def _check(kind: OpKind, rec: LedgerRecord) -> None:
         validate(rec)
         if kind == "finish" and rec.status == "pending":
             raise ValueError("finish() needs a final status: completed, refused, failed")
-        return self._submit_op(kind, rec, rec.request_id)
 
     def _submit_op(
         self, kind: OpKind, rec: LedgerRecord | None, request_id: str
