@@ -1,3 +1,4 @@
 from souverain.cli.main import main
 
-main()
+if __name__ == "__main__":  # not when a spawned worker imports this module (detect.offload)
+    main()

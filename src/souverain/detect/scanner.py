@@ -33,10 +33,21 @@ class Scanner:
         extra: dict[str, object] | None = None,
     ):
         self.options = ScannerOptions(tuple(confidential_markers), names, dict(extra or {}))
+        #: what builds this scanner again (in another process: :mod:`souverain.detect.offload`)
+        self.spec: dict[str, object] = {
+            "confidential_markers": self.options.confidential_markers,
+            "names": names,
+            "types": tuple(sorted(types)) if types is not None else None,
+            "detectors": tuple(detectors) if detectors is not None else None,
+            "extra": self.options.extra,
+        }
         self.types = frozenset(types) if types is not None else None
         if self.types is not None and (unknown := self.types - set(FINDING_TYPES)):
             raise ValueError(f"unknown finding types: {sorted(unknown)}")
         self._detectors = iter_detectors(self.options, detectors)
+        #: which detectors run, as another process would name them (a detector registered in
+        #: code here is unknown there: :mod:`souverain.detect.offload` then scans here)
+        self.detector_ids = tuple(_detector_id(d) for d in self._detectors)
         self._clean: frozenset[str] = frozenset()
         self._remembered: frozenset[str] = frozenset()
         warm()
@@ -70,6 +81,11 @@ class Scanner:
         if self.types is not None:
             found = [f for f in found if f.type in self.types]
         return resolve_overlaps(found)
+
+
+def _detector_id(detector: object) -> str:
+    kind = detector if callable(detector) and hasattr(detector, "__qualname__") else type(detector)
+    return f"{getattr(kind, '__module__', '?')}.{getattr(kind, '__qualname__', '?')}"
 
 
 def _to_original(seen: View, found: list[Finding]) -> list[Finding]:

@@ -17,7 +17,7 @@ import asyncio
 from collections.abc import Mapping
 
 from souverain.backends.base import Backend, BackendError, BackendRejected, GenerationRequest
-from souverain.detect import Scanner
+from souverain.detect import Finding, Scanner, offload
 from souverain.detect.messages import TooDeep
 from souverain.gateway.answer import Answer
 from souverain.gateway.call import AuditHooks, CallContext, Decision, Outcome, Refusal
@@ -52,7 +52,8 @@ class Pipeline:
         try:
             walked = Walked(request)
             if scan_off_loop(walked):  # a large body: the event loop keeps serving meanwhile
-                placement, content = await asyncio.to_thread(self.place, ctx, walked)
+                scanned = await offload.scan_texts(self.scanner, walked.texts())
+                placement, content = await asyncio.to_thread(self.place, ctx, walked, scanned)
             else:
                 placement, content = self.place(ctx, walked)
         except TooDeep as exc:
@@ -81,11 +82,15 @@ class Pipeline:
             raise await self.refuse(ctx, None, refusal) from None
 
     def place(
-        self, ctx: CallContext, request: GenerationRequest | Walked
+        self,
+        ctx: CallContext,
+        request: GenerationRequest | Walked,
+        scanned: dict[str, list[Finding]] | None = None,
     ) -> tuple[Placement, ContentScan]:
-        """Scan what would leave once and decide the candidates (``only_backend``, else
-        objective routing, narrows or reorders them)."""
-        content = ctx.content = ContentScan(self.scanner, request)
+        """Scan what would leave once (``scanned``: its texts' findings, scanned already) and
+        decide the candidates (``only_backend``, else objective routing, narrows or reorders
+        them)."""
+        content = ctx.content = ContentScan(self.scanner, request, scanned)
         needs = content.needs(ctx.stream)
         placement = place(ctx.use_case, self.backends, content.findings, needs)
         if ctx.only_backend is not None:

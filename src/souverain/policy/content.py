@@ -24,7 +24,7 @@ from souverain.policy.placeholders import names_in
 from souverain.policy.placement import Needs
 from souverain.policy.pseudonymize import Pseudonymizer, TextRewriter
 
-#: Requests with more text than this are scanned in a worker thread, off the event loop (the
+#: Requests with more text than this are scanned off the event loop, in a worker process (the
 #: scan takes about 0.3 ms per KB: 16,000 characters block the loop for ~5 ms at most).
 OFF_LOOP_CHARS = 16_000
 
@@ -61,6 +61,10 @@ class Walked:
             self.media += len(request.input)  # token arrays: no scanner can read them
         self.chars = sum(map(len, self.strings))
 
+    def texts(self) -> list[str]:
+        """Every text :class:`ContentScan` scans: the strings, and each run's joined text."""
+        return [*self.strings, *("".join(run_texts(self.body, run)) for run in self.runs)]
+
 
 def scan_off_loop(request: GenerationRequest | Walked) -> bool:
     """Is the request large enough to scan off the event loop?"""
@@ -88,7 +92,14 @@ class ContentScan:
     """Scan results for one request, cached per distinct text. Raises
     :class:`~souverain.detect.messages.TooDeep` for a body nested beyond reason."""
 
-    def __init__(self, scanner: Scanner, request: GenerationRequest | Walked):
+    def __init__(
+        self,
+        scanner: Scanner,
+        request: GenerationRequest | Walked,
+        scanned: dict[str, list[Finding]] | None = None,
+    ):
+        """``scanned``: findings of the walk's :meth:`~Walked.texts` already scanned (by the
+        same scanner, in a worker process: :func:`souverain.detect.offload.scan_texts`)."""
         walked = request if isinstance(request, Walked) else Walked(request)
         scanner.remember_clean(WIRE_WORDS)
         self.scanner = scanner
@@ -96,7 +107,7 @@ class ContentScan:
         self.body = walked.body
         self.chars = walked.chars
         self.strings = walked.strings
-        self._by_text: dict[str, list[Finding]] = {}
+        self._by_text: dict[str, list[Finding]] = dict(scanned or {})
         self._reserved: set[str] | None = None
         self.findings: list[Finding] = []
         for text in walked.strings:
