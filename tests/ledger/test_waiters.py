@@ -1,19 +1,16 @@
-"""The writer as an event loop awaits it: a caller that goes away keeps its row, a write still
-queued at the timeout is withdrawn and never applied, and on SQLite the WAL is checkpointed by
-its own thread, never inside a commit."""
+"""The writer as an event loop awaits it: a caller that goes away keeps its row, and a write
+still queued at the timeout is withdrawn and never applied."""
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
 import threading
-import time
 from pathlib import Path
 
 import pytest
 
 from souverain.ledger import Ledger, LedgerUnavailable
-from souverain.ledger import writer as writer_module
 from tests.ledger.helpers import record
 
 
@@ -78,24 +75,3 @@ def test_a_write_still_queued_at_the_timeout_is_never_applied(tmp_path: Path) ->
     assert running is None  # taken before its timeout: it is waited for, then committed
     ids = _request_ids(path)
     assert first.request_id in ids and second.request_id not in ids
-
-
-def test_the_wal_is_checkpointed_by_its_own_thread(tmp_path: Path) -> None:
-    path = tmp_path / "ledger.db"
-    ledger = Ledger.open(str(path))
-    try:
-        ledger.write(record())
-        writer = ledger._writer
-        mode = writer._conn.cursor().execute("PRAGMA wal_autocheckpoint").fetchone()[0]
-        assert mode == 0  # a commit never checkpoints (and fsyncs) on the request path
-        before = path.stat().st_size
-        for _ in range(writer_module.CHECKPOINT_EVERY_COMMITS + 20):
-            ledger.write(record())
-        deadline = time.monotonic() + 5
-        while path.stat().st_size == before and time.monotonic() < deadline:
-            time.sleep(0.05)
-        # the rows reached the main file: copied from the WAL by the checkpointer thread
-        assert path.stat().st_size > before
-    finally:
-        ledger.close()
-    assert len(_request_ids(path)) == writer_module.CHECKPOINT_EVERY_COMMITS + 21

@@ -8,13 +8,8 @@ operations are retried one by one so that one bad row does not fail its neighbou
 
 The hot path uses pre-built SQL on the DB-API connection (SQLAlchemy Core costs ~0.3 ms a row
 here); the statements are built from :mod:`souverain.ledger.schema`, so they follow the schema.
-
-On SQLite the writer's connection does not checkpoint the WAL itself: SQLite's automatic
-checkpoint runs inside the commit that crosses 1,000 WAL pages and fsyncs there, so one commit in
-~100 took 1-5 ms and held every request queued behind it. A :class:`WalCheckpointer` thread runs
-the same ``PASSIVE`` checkpoint on its own connection instead, after every
-:data:`CHECKPOINT_EVERY_COMMITS` commits or :data:`CHECKPOINT_EVERY_S` seconds. Durability is
-unchanged: a commit is in the WAL either way; the checkpoint only copies it into the main file.
+A coroutine awaits a write on a plain future of its event loop (:meth:`Writer.submit_waiter`),
+resolved with one wake-up of that loop per committed batch.
 """
 
 from __future__ import annotations
@@ -144,62 +139,6 @@ class _Sql:
         return value if self.pg else value.strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
-#: a WAL checkpoint after this many commits of the writer, or ...
-CHECKPOINT_EVERY_COMMITS = 100
-#: ... after this many seconds with at least one commit
-CHECKPOINT_EVERY_S = 1.0
-
-
-class WalCheckpointer:
-    """Checkpoints an SQLite WAL from its own thread and connection (see the module docstring).
-    ``PASSIVE``: it never waits for a reader or the writer, and copies what it can."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self._commits = 0
-        self._lock = threading.Lock()
-        self._due = threading.Event()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="souverain-wal", daemon=True)
-        self._thread.start()
-
-    def committed(self) -> None:
-        """The writer committed one transaction (called from the writer thread)."""
-        with self._lock:
-            self._commits += 1
-            due = self._commits >= CHECKPOINT_EVERY_COMMITS
-        if due:
-            self._due.set()
-
-    def close(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        self._due.set()
-        self._thread.join(timeout)
-        self._checkpoint()  # whatever the last commits left in the WAL
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self._due.wait(CHECKPOINT_EVERY_S)
-            self._due.clear()
-            if not self._stop.is_set():
-                self._checkpoint()
-
-    def _checkpoint(self) -> None:
-        with self._lock:
-            if not self._commits:
-                return
-            self._commits = 0
-        try:
-            conn = self.engine.raw_connection()
-            try:
-                conn.cursor().execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-            finally:
-                conn.close()
-        except Exception:  # locked or gone: the next round (or SQLite at close) checkpoints
-            with self._lock:
-                self._commits += 1
-
-
 class Writer:
     """One writer thread over one connection of ``engine``."""
 
@@ -225,7 +164,6 @@ class Writer:
         self._pending: dict[str, datetime] = {}  # rows this writer began: request id -> created_at
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._closed = False
-        self._wal = WalCheckpointer(engine) if not self.sql.pg else None
         self._thread = threading.Thread(target=self._run, name="souverain-ledger", daemon=True)
         self._thread.start()
 
@@ -296,8 +234,6 @@ class Writer:
             self._closed = True
             self._queue.put(_STOP)
             self._thread.join(timeout)
-            if self._wal is not None:
-                self._wal.close()
 
     # -- the thread ------------------------------------------------------------------------------
     def _run(self) -> None:
@@ -381,8 +317,6 @@ class Writer:
                     cur.execute(f"PRAGMA busy_timeout = {ms}")
                 cur.close()
                 self._conn.commit()
-            if self._wal is not None:  # checkpoints run in WalCheckpointer's thread instead
-                self._conn.cursor().execute("PRAGMA wal_autocheckpoint = 0").close()
         conn, sql = self._conn, self.sql
         cur = conn.cursor()
         begun: dict[str, datetime] = {}
@@ -424,8 +358,6 @@ class Writer:
             conn.commit()
         finally:
             cur.close()
-        if self._wal is not None:
-            self._wal.committed()
         return begun
 
     def _seal(
