@@ -344,11 +344,14 @@ def detect_alnum(text: str) -> Iterator[Finding]:
 def _window(text: str, start: int) -> str:
     """The compact form of the window at ``start``: 40 characters, which hold any IBAN or VAT
     number written with single separators, or up to ``_WINDOW`` when that is not enough."""
-    stop = _WINDOW_RE.match(text, start, start + 40).end()  # type: ignore[union-attr]
+    # one match for both widths: the class is matched greedily, so the 40-character window
+    # ends where the wide one does, or at 40; compacting is per character, so the wide
+    # window's compact form is the narrow one's plus the rest's
+    wide = _WINDOW_RE.match(text, start, start + _WINDOW).end()  # type: ignore[union-attr]
+    stop = min(wide, start + 40)
     compact = _compact(text[start:stop])
     if len(compact) < 34 and stop == start + 40 and _may_hold_more(compact):
-        stop = _WINDOW_RE.match(text, start, start + _WINDOW).end()  # type: ignore[union-attr]
-        compact = _compact(text[start:stop])
+        compact += _compact(text[stop:wide])
     return compact
 
 
