@@ -172,6 +172,21 @@ _MOD97_TABLE = {ord(c): str(ord(c) - 55) for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"}
 
 
 def _iban(text: str, start: int, compact: str) -> Finding | None:
+    spec = _iban_spec(compact)
+    if spec is None:
+        return None
+    length, value = spec
+    stop = _cut(text, start, length)
+    if stop is None or not std_iban.is_valid(value):
+        return None
+    return Finding("iban", start, stop, text[start:stop], value[:2], "stdnum.iban", STRONG)
+
+
+@lru_cache(maxsize=512)
+def _iban_spec(compact: str) -> tuple[int, str] | None:
+    """The IBAN's length and value if ``compact`` starts with one that has its country's
+    structure and a valid mod-97 sum (a function of the compact form alone: cached, so that a
+    text repeating one look-alike checks it once)."""
     if not (compact[2:4].isdigit() and compact[:2].isalpha()):
         return None
     spec = _IBAN_FORMATS.get(compact[:2])
@@ -183,10 +198,7 @@ def _iban(text: str, start: int, compact: str) -> Finding | None:
         return None
     if int((value[4:] + value[:4]).translate(_MOD97_TABLE)) % 97 != 1:
         return None
-    stop = _cut(text, start, length)
-    if stop is None or not std_iban.is_valid(value):
-        return None
-    return Finding("iban", start, stop, text[start:stop], value[:2], "stdnum.iban", STRONG)
+    return length, value
 
 
 _VAT_PREFIXES = frozenset(
@@ -216,18 +228,26 @@ def _vat(text: str, start: int, compact: str) -> Finding | None:
     if not text[start].isupper():  # "de 123456789" is Spanish or French, not a German VAT number
         return None
     country = compact[:2]
-    spec = _VAT_FORMATS.get(country)
-    if spec is None:
-        return None
-    for length in spec[0]:
-        number = compact[2 : length + 2]
-        if len(number) < length or spec[1].fullmatch(number) is None:
-            continue
+    for length in _vat_lengths(compact):
         stop = _cut(text, start, length + 2)
         if stop is not None and eu_vat.is_valid(compact[: length + 2]):
             found = "GR" if country == "EL" else country
             return Finding("vat_id", start, stop, text[start:stop], found, "stdnum.eu.vat", STRONG)
     return None
+
+
+@lru_cache(maxsize=512)
+def _vat_lengths(compact: str) -> tuple[int, ...]:
+    """The lengths (after the prefix) at which ``compact`` has its country's VAT shape, in the
+    order they are tried (a function of the compact form alone: cached, as for IBANs)."""
+    spec = _VAT_FORMATS.get(compact[:2])
+    if spec is None:
+        return ()
+    return tuple(
+        length
+        for length in spec[0]
+        if len(number := compact[2 : length + 2]) == length and spec[1].fullmatch(number)
+    )
 
 
 def _simple(
