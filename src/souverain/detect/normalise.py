@@ -224,7 +224,13 @@ def _slow_view(text: str, t1: str, table: dict[int, str], slow: re.Pattern[str])
             u = k + 1
             while u < b and unicodedata.combining(t1[u]):
                 u += 1
-            unit = _normal_unit(t1[k:u], table)
+            original = t1[k:u]
+            unit = _UNITS.get(original)
+            if unit is None:
+                unit = _normal_unit(original, table)
+                if len(_UNITS) >= _UNITS_MAX:
+                    _UNITS.clear()
+                _UNITS[original] = unit
             if unit:
                 segments.append((n, k, u))
                 pieces.append(unit)
@@ -237,6 +243,12 @@ def _slow_view(text: str, t1: str, table: dict[int, str], slow: re.Pattern[str])
     if not segments:
         segments.append((0, len(text), len(text)))
     return View(text, "".join(pieces), segments)
+
+
+#: units already normalised (a pure function of the unit: the table is built once), so that a
+#: text repeating a few special characters (``1\u200b2\u00ad3...``) normalises each once
+_UNITS: dict[str, str] = {}
+_UNITS_MAX = 4096
 
 
 def _normal_unit(unit: str, table: dict[int, str]) -> str:
