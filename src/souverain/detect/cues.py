@@ -26,6 +26,18 @@ CUES: dict[str, tuple[str, ...]] = {
     "se_pnr": ("personnummer", "personnr", "pers.nr", "pers. nr", "persnr", "pnr", "samordningsnr"),
     "dk_cpr": ("cpr", "personnummer", "personnr", "person nr", "cpr-nr"),
     "pl_pesel": ("pesel",),
+    "it_cf": (
+        "codice fiscale",
+        "cod. fisc",
+        "cod.fisc",
+        "c.f.",
+        "cf",
+        "partita iva",
+        "p.iva",
+        "p. iva",
+        "piva",
+        "p.i.",
+    ),
     "phone": (
         "tel",
         "tél",

@@ -22,6 +22,7 @@ from stdnum.dk import cpr as dk_cpr
 from stdnum.fr import nir as fr_nir
 from stdnum.fr import siren as fr_siren
 from stdnum.fr import siret as fr_siret
+from stdnum.it import codicefiscale as it_cf
 from stdnum.nl import bsn as nl_bsn
 from stdnum.pl import pesel as pl_pesel
 from stdnum.pt import nif as pt_nif
@@ -102,6 +103,8 @@ RULES: dict[int, tuple[IdRule, ...]] = {
         IdRule("national_id", "DE", de_idnr.is_valid, "stdnum.de.idnr"),
         IdRule("national_id", "BE", be_nn.is_valid, "stdnum.be.nn"),
         IdRule("national_id", "PL", pl_pesel.is_valid, "stdnum.pl.pesel", "pl_pesel"),
+        # a company's codice fiscale: its 11 digits, the partita IVA (a Luhn-like check)
+        IdRule("company_id", "IT", it_cf.is_valid, "stdnum.it.codicefiscale", "it_cf"),
     ),
     12: (IdRule("national_id", "SE", se_pnr.is_valid, "stdnum.se.personnummer", "se_pnr"),),
     14: (IdRule("company_id", "FR", fr_siret.is_valid, "stdnum.fr.siret", "fr_siren"),),
