@@ -274,13 +274,8 @@ def bench_overhead(
             for ledger in ledgers:
                 proc, url = gateway(up_port, tmp, ledger)
                 try:
-                    label = "gateway, ledger " + (
-                        "off"
-                        if ledger == "off"
-                        else "SQLite"
-                        if ledger == "sqlite"
-                        else "PostgreSQL"
-                    )
+                    kind = {"off": "off", "sqlite": "SQLite"}.get(ledger, "PostgreSQL")
+                    label = f"gateway, ledger {kind}"
                     runs.setdefault(label, []).append(measure(url, n, seconds))
                 finally:
                     proc.terminate()

@@ -60,7 +60,7 @@ def test_a_dead_worker_is_replaced_and_nothing_goes_unscanned() -> None:
     async def run() -> None:
         first = await offload.scan_texts(scanner, [text])
         assert any(f.type == "iban" for f in first[text])
-        pool = offload._pool(scanner)
+        pool = offload._pool(scanner, offload._key(scanner))
         for pid in list(pool._processes):  # the worker is killed (OOM killer, operator)
             os.kill(pid, signal.SIGKILL)
         await asyncio.sleep(0.5)

@@ -57,8 +57,7 @@ def _key(scanner: Scanner) -> str:
     return repr((sorted(scanner.spec.items()), scanner.detector_ids))
 
 
-def _pool(scanner: Scanner) -> concurrent.futures.ProcessPoolExecutor:
-    key = _key(scanner)
+def _pool(scanner: Scanner, key: str) -> concurrent.futures.ProcessPoolExecutor:
     with _lock:
         pool = _pools.get(key)
         if pool is None:
@@ -71,10 +70,7 @@ def _pool(scanner: Scanner) -> concurrent.futures.ProcessPoolExecutor:
         return pool
 
 
-def _drop(
-    scanner: Scanner, pool: concurrent.futures.ProcessPoolExecutor, *, for_good: bool
-) -> None:
-    key = _key(scanner)
+def _drop(key: str, pool: concurrent.futures.ProcessPoolExecutor, *, for_good: bool) -> None:
     with _lock:
         if _pools.get(key) is pool:
             del _pools[key]
@@ -92,14 +88,14 @@ async def scan_texts(scanner: Scanner, texts: Sequence[str]) -> dict[str, list[F
     if key in _in_process:
         return await _in_a_thread(scanner, texts)
     loop = asyncio.get_running_loop()
-    pool = _pool(scanner)
+    pool = _pool(scanner, key)
     try:
         found = await loop.run_in_executor(pool, _scan_in_worker, texts)
     except (concurrent.futures.BrokenExecutor, OSError, RuntimeError) as exc:
         # a worker that never started (or cannot stand in for this scanner) is not tried again;
         # one that died after working is restarted on the next large text
         log.warning("scan worker unavailable (%s): scanning in a thread", type(exc).__name__)
-        _drop(scanner, pool, for_good=key not in _worked)
+        _drop(key, pool, for_good=key not in _worked)
         return await _in_a_thread(scanner, texts)
     _worked.add(key)
     return dict(zip(texts, found, strict=True))

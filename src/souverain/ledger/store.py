@@ -359,22 +359,9 @@ class Ledger(LedgerReader):
     def _submit_op(
         self, kind: OpKind, rec: LedgerRecord | None, request_id: str
     ) -> concurrent.futures.Future[Any]:
-        """Queue one write; the returned future raises :class:`LedgerError` subclasses only."""
-        inner = self._writer.submit(kind, rec, request_id)
-        outer: concurrent.futures.Future[Any] = concurrent.futures.Future()
-
-        def relay(done: concurrent.futures.Future[None]) -> None:
-            if outer.cancelled():  # the caller went away (client disconnect); the row is written
-                return
-            exc = done.exception()
-            if exc is None:
-                outer.set_result(None)
-            else:
-                outer.set_exception(_as_ledger_error(exc, self.url))
-
-        inner.add_done_callback(relay)
-        outer.withdraw = inner.cancel  # type: ignore[attr-defined]  # see _wait
-        return outer
+        """Queue one write; the returned future raises :class:`LedgerError` subclasses only
+        (the writer maps its errors)."""
+        return self._writer.submit(kind, rec, request_id)
 
 
 def _as_ledger_error(exc: BaseException, url: str) -> LedgerError:

@@ -152,7 +152,7 @@ class Writer:
         map_error: Callable[[Exception], Exception] = lambda exc: exc,
     ) -> None:
         self.engine = engine
-        #: what a waiter on an event loop is given for a failed write (a sync caller maps its own)
+        #: what the caller of a failed write is given (the ledger's own error types)
         self.map_error = map_error
         self._claims = threading.Lock()
         self.statement_timeout_s = statement_timeout_s
@@ -172,7 +172,7 @@ class Writer:
     ) -> concurrent.futures.Future[None]:
         fut: concurrent.futures.Future[None] = concurrent.futures.Future()
         if self._closed or not self._thread.is_alive():
-            fut.set_exception(ConnectionError("the ledger is closed"))
+            fut.set_exception(self.map_error(ConnectionError("the ledger is closed")))
         else:
             self._queue.put(Op(kind, rec, request_id, fut))
         return fut
@@ -267,13 +267,8 @@ class Writer:
                 for op in batch:
                     self._commit([op])
             else:  # the database is unavailable (locked, down): every write fails, at once
-                failed = self._classify(exc)
-                self._settle(
-                    [
-                        (op, failed if op.future is not None else self.map_error(failed))
-                        for op in batch
-                    ]
-                )
+                failed = self.map_error(self._classify(exc))
+                self._settle([(op, failed) for op in batch])
             return
         self._pending.update(begun)
         for op in batch:
